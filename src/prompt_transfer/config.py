@@ -1,0 +1,134 @@
+"""Configuration: JSON-schema validation with defaults, cross-checks, and per-job settings.
+
+The workflow and the tests both go through `load_config`, so a bad config fails the same way
+everywhere: before any job runs, with the offending key named.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from importlib import resources
+
+import jsonschema
+import yaml
+
+SCORER_FAMILIES = ("mlm", "seq2seq", "causal", "embedding")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the key path in its message."""
+
+
+def _strip_defaults(schema: dict) -> dict:
+    schema = copy.deepcopy(schema)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+    return schema
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    text = resources.files("prompt_transfer").joinpath("schemas/config.schema.yaml").read_text()
+    doc = yaml.safe_load(text)
+    defs = doc["$defs"]
+    defs["data_overrides"] = _strip_defaults(defs["data_settings"])
+    defs["training_overrides"] = _strip_defaults(defs["training_settings"])
+    return doc
+
+
+def _validator_with_defaults():
+    """A Draft 2020-12 validator that also fills in `default` values (jsonschema FAQ recipe)."""
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema_):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema_)
+
+    return jsonschema.validators.extend(base, {"properties": set_defaults})
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def load_config(raw: dict) -> dict:
+    """Validate `raw` (not modified), fill defaults and cross-check references.
+
+    Raises ConfigError naming the offending key.
+    """
+    config = copy.deepcopy(dict(raw))
+    validator = _validator_with_defaults()(schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  {_key_path(e)}: {e.message}" for e in errors[:10]]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    _cross_check(config)
+    return config
+
+
+def _cross_check(config: dict) -> None:
+    tasks, backbones = config["tasks"], config["backbones"]
+    problems = []
+    for name in config["study"]["tasks"]:
+        if name not in tasks:
+            problems.append(f"study.tasks: unknown task {name!r} (known: {', '.join(sorted(tasks))})")
+    for name in config["study"]["backbones"]:
+        if name not in backbones:
+            problems.append(
+                f"study.backbones: unknown backbone {name!r} (known: {', '.join(sorted(backbones))})"
+            )
+    families = {backbones[b]["scorer"] for b in config["study"]["backbones"] if b in backbones}
+    for name in config["study"]["tasks"]:
+        task = tasks.get(name)
+        if task is None:
+            continue
+        for family in sorted(families):
+            words = task["label_words"].get(family)
+            if words is None:
+                problems.append(f"tasks.{name}.label_words: no {family!r} words, needed by the study's backbones")
+            elif len(words) != len(task["labels"]):
+                problems.append(
+                    f"tasks.{name}.label_words.{family}: {len(words)} entries for {len(task['labels'])} labels"
+                )
+        if config["data_dir"] is None and "hub" not in task:
+            problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def data_settings(config: dict, task: str) -> dict:
+    """Sampling settings of one task: global defaults overridden by the task's own."""
+    return {**config["data"], **config["tasks"][task]["data"]}
+
+
+def training_settings(config: dict, backbone: str, task: str) -> dict:
+    """Prompt-tuning settings of one (backbone, task): defaults < backbone < task."""
+    return {
+        **config["training"],
+        **config["backbones"][backbone]["training"],
+        **config["tasks"][task]["training"],
+    }
+
+
+def task_spec(config: dict, task: str, family: str) -> dict:
+    """What a scorer of `family` needs to know about a task: only its own template and
+    verbalizer, so that editing another family's words re-runs nothing here."""
+    entry = config["tasks"][task]
+    templates = {k: v for k, v in entry["templates"].items() if k in (family, "default")}
+    return {
+        "name": task,
+        "type": entry["type"],
+        "labels": entry["labels"],
+        "templates": templates,
+        "label_words": entry["label_words"][family],
+    }
+
+
+def backbone_spec(config: dict, backbone: str) -> dict:
+    entry = config["backbones"][backbone]
+    return {"name": backbone, **{k: v for k, v in entry.items() if k != "training"}}

@@ -1,0 +1,173 @@
+"""Task data: load from the HF hub or a local folder, check every row, sample deterministically.
+
+Both sources produce the same row format, {"text_a", "text_b", "label"}, with `label` an index
+into the task's registry labels. Local files are checked line by line so that a bad row is
+reported with its file and line; hub labels are matched to ours by name.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from .io import write_json, write_jsonl
+
+SPLITS = ("train", "dev", "validation")
+
+
+class DataError(ValueError):
+    """A problem with task data, naming the file (and line) at fault."""
+
+
+def _check_row(row, where: str, n_labels: int) -> dict:
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    text_a = row.get("text_a")
+    if not isinstance(text_a, str) or not text_a.strip():
+        raise DataError(f"{where}: 'text_a' is missing or empty")
+    text_b = row.get("text_b")
+    if text_b is not None and not isinstance(text_b, str):
+        raise DataError(f"{where}: 'text_b' must be a string or null")
+    if "label" not in row or row["label"] is None:
+        raise DataError(f"{where}: no 'label'")
+    label = row["label"]
+    if isinstance(label, bool) or not isinstance(label, int):
+        raise DataError(f"{where}: label {label!r} is not an integer")
+    if not 0 <= label < n_labels:
+        raise DataError(f"{where}: label {label} is out of range for {n_labels} labels")
+    return {"text_a": text_a, "text_b": text_b, "label": label}
+
+
+def read_local_split(path: Path, n_labels: int) -> list[dict]:
+    """Read one JSONL split, validating every line."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{where}: not valid JSON ({e.msg})") from None
+            rows.append(_check_row(row, where, n_labels))
+    if not rows:
+        raise DataError(f"{path}: the split is empty")
+    return rows
+
+
+def load_local(data_dir: str | Path, folder: str, labels: list[str]) -> dict[str, list[dict]]:
+    """Train and validation rows of a task folder in the format of ../shared/data."""
+    root = Path(data_dir) / folder
+    meta_path = root / "meta.json"
+    if meta_path.is_file():
+        meta_labels = json.loads(meta_path.read_text(encoding="utf-8")).get("labels")
+        if meta_labels is not None and list(meta_labels) != list(labels):
+            raise DataError(
+                f"{meta_path}: labels {meta_labels} differ from the registry's {labels}; "
+                "label indices would not mean the same thing"
+            )
+    return {split: read_local_split(root / f"{split}.jsonl", len(labels)) for split in ("train", "validation")}
+
+
+def _hub_label_index(value, hub_names: list[str] | None, labels: list[str], where: str) -> int | None:
+    """Map a hub label (index or name) to our label index; None for unlabelled rows (e.g. SNLI -1)."""
+    if value is None or value == -1:
+        return None
+    if isinstance(value, str):
+        name = value
+    elif hub_names is not None:
+        if not 0 <= value < len(hub_names):
+            raise DataError(f"{where}: label {value} is out of range for {len(hub_names)} hub labels")
+        name = hub_names[value]
+    else:
+        name = labels[value] if 0 <= value < len(labels) else None
+        if name is None:
+            raise DataError(f"{where}: label {value} is out of range for {len(labels)} labels")
+    if name not in labels:
+        raise DataError(f"{where}: hub label {name!r} is not one of the registry labels {labels}")
+    return labels.index(name)
+
+
+def load_hub(hub: dict, labels: list[str]) -> dict[str, list[dict]]:
+    """Train and validation rows of a task from the HF hub, mapped to the registry's labels."""
+    import datasets
+
+    out = {}
+    for split in ("train", "validation"):
+        hub_split = hub["splits"][split]
+        ds = datasets.load_dataset(hub["path"], hub["name"], split=hub_split)
+        feature = ds.features.get(hub["label"])
+        hub_names = hub["label_names"] or getattr(feature, "names", None)
+        where = f"{hub['path']}[{hub['name']}]:{hub_split}"
+        rows = []
+        for i, ex in enumerate(ds):
+            label = _hub_label_index(ex[hub["label"]], hub_names, labels, f"{where} row {i}")
+            if label is None:
+                continue
+            text_b = ex[hub["text_b"]] if hub["text_b"] else None
+            rows.append(_check_row({"text_a": ex[hub["text_a"]], "text_b": text_b, "label": label}, f"{where} row {i}", len(labels)))
+        if not rows:
+            raise DataError(f"{where}: the split is empty")
+        out[split] = rows
+    return out
+
+
+def sample_splits(rows: dict[str, list[dict]], settings: dict) -> dict[str, list[dict]]:
+    """Deterministic train/dev/validation samples.
+
+    dev is held out from the source's training split (at most a fifth of it) for evaluation
+    during training; validation is where every reported score is measured.
+    """
+    rng = random.Random(settings["seed"])
+    train = list(rows["train"])
+    rng.shuffle(train)
+    n_dev = min(settings["dev_size"], len(train) // 5)
+    if n_dev < 1:
+        raise DataError(f"the training split has {len(train)} rows, too few to hold out a dev set")
+    validation = list(rows["validation"])
+    if len(validation) > settings["validation_size"]:
+        validation = random.Random(settings["seed"]).sample(validation, settings["validation_size"])
+    return {
+        "train": train[n_dev : n_dev + settings["train_size"]],
+        "dev": train[:n_dev],
+        "validation": validation,
+    }
+
+
+def prepare_task_data(task: str, entry: dict, settings: dict, data_dir: str | None, out_dir: str | Path) -> dict:
+    """Load, check and sample one task; write {split}.jsonl and meta.json into out_dir."""
+    if data_dir is not None:
+        folder = entry["local"] or task
+        rows = load_local(data_dir, folder, entry["labels"])
+        source = {"kind": "local", "path": str(Path(data_dir) / folder)}
+    else:
+        rows = load_hub(entry["hub"], entry["labels"])
+        source = {"kind": "hub", **{k: entry["hub"][k] for k in ("path", "name", "splits")}}
+    splits = sample_splits(rows, settings)
+    out_dir = Path(out_dir)
+    meta = {
+        "task": task,
+        "type": entry["type"],
+        "labels": entry["labels"],
+        "source": source,
+        "sampling": settings,
+        "sizes": {split: len(r) for split, r in splits.items()},
+        "label_counts": {
+            split: [sum(1 for x in r if x["label"] == i) for i in range(len(entry["labels"]))]
+            for split, r in splits.items()
+        },
+    }
+    for split, split_rows in splits.items():
+        write_jsonl(out_dir / f"{split}.jsonl", split_rows)
+    write_json(out_dir / "meta.json", meta)
+    return meta
+
+
+def read_split(data_dir: str | Path, split: str) -> list[dict]:
+    """Read a split written by prepare_task_data (already checked)."""
+    with open(Path(data_dir) / f"{split}.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

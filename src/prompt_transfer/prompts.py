@@ -1,0 +1,51 @@
+"""Soft prompt files: safetensors with one tensor "prompt" [L, d] and JSON metadata.
+
+Prompts from elsewhere (e.g. released with a paper as torch-saved tensors) are read with
+weights-only loading, so a file can never run code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .io import load_tensors, save_tensors
+
+
+class PromptShapeError(ValueError):
+    """A prompt does not fit the backbone it is used with."""
+
+
+def save_prompt(path, prompt: torch.Tensor, metadata: dict) -> None:
+    save_tensors(path, {"prompt": prompt.float()}, metadata)
+
+
+def load_prompt(path, hidden_size: int | None = None) -> tuple[torch.Tensor, dict]:
+    """Read a prompt file (safetensors, or a torch file loaded weights-only).
+
+    Accepts [L, d] or a flattened [1, L*d] / [L*d] tensor when `hidden_size` tells d.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        tensors, meta = load_tensors(path)
+        if "prompt" not in tensors:
+            raise PromptShapeError(f"{path}: no tensor named 'prompt' (found {sorted(tensors)})")
+        prompt = tensors["prompt"]
+    else:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(loaded, dict):
+            if len(loaded) != 1:
+                raise PromptShapeError(f"{path}: expected one tensor, found keys {sorted(loaded)}")
+            (loaded,) = loaded.values()
+        if not isinstance(loaded, torch.Tensor):
+            raise PromptShapeError(f"{path}: holds a {type(loaded).__name__}, not a tensor")
+        prompt, meta = loaded, {}
+    prompt = prompt.float()
+    if prompt.dim() != 2 or (hidden_size is not None and prompt.shape[1] != hidden_size):
+        if hidden_size is not None and prompt.numel() % hidden_size == 0 and (prompt.dim() == 1 or prompt.shape[0] == 1):
+            prompt = prompt.reshape(-1, hidden_size)
+        else:
+            expected = f"[L, {hidden_size}]" if hidden_size else "[L, d]"
+            raise PromptShapeError(f"{path}: prompt of shape {list(prompt.shape)} does not fit this backbone ({expected})")
+    return prompt, meta
