@@ -40,7 +40,7 @@ def _setup_logging(log_file: str | None) -> None:
         to_file.setFormatter(fmt)
         handlers.append(to_file)
     console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(fmt)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s") if log_file else fmt)
     console.setLevel(logging.WARNING if log_file else logging.INFO)
     handlers.append(console)
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)

@@ -56,6 +56,18 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+def _message(error: jsonschema.ValidationError) -> str:
+    """The validator's message, except for unknown keys, which are named with the allowed ones."""
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        import re
+
+        allowed = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        unknown = [k for k in error.instance if k not in allowed and not any(re.search(p, k) for p in patterns)]
+        return f"unknown key {', '.join(map(repr, unknown))} (allowed: {', '.join(allowed)})"
+    return error.message
+
+
 def load_config(raw: dict) -> dict:
     """Validate `raw` (not modified), fill defaults and cross-check references.
 
@@ -65,7 +77,7 @@ def load_config(raw: dict) -> dict:
     validator = _validator_with_defaults()(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"  {_key_path(e)}: {e.message}" for e in errors[:10]]
+        lines = [f"  {_key_path(e)}: {_message(e)}" for e in errors[:10]]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _cross_check(config)
     return config

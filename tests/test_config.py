@@ -1,0 +1,67 @@
+"""Config validation: defaults, per-job settings, and errors that name the offending key."""
+
+import copy
+
+import pytest
+import yaml
+from conftest import REPO
+
+from prompt_transfer.config import ConfigError, data_settings, load_config, task_spec, training_settings
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_the_shipped_config_is_valid_and_gets_defaults(raw):
+    config = load_config(raw)
+    assert config["study"]["backbones"] == ["minilm"]
+    assert len(config["study"]["tasks"]) == 13
+    assert config["training"]["warmup_steps"] == 0  # a default from the schema
+    assert config["tasks"]["sst2"]["data"] == {}  # overrides hold only what was set
+    assert "warmup_steps" not in raw["training"]  # the input is not modified
+
+
+def test_settings_resolve_defaults_then_backbone_then_task(raw):
+    raw = copy.deepcopy(raw)
+    raw["tasks"]["sst2"]["training"] = {"learning_rate": 0.5}
+    raw["tasks"]["sst2"]["data"] = {"train_size": 7}
+    config = load_config(raw)
+    assert training_settings(config, "smollm2", "sst2")["learning_rate"] == 0.5
+    assert training_settings(config, "smollm2", "sst2")["prompt_length"] == 20  # from the backbone
+    assert training_settings(config, "minilm", "imdb")["prompt_length"] == 100  # the default
+    assert data_settings(config, "sst2")["train_size"] == 7
+    assert data_settings(config, "imdb")["train_size"] == 5000
+
+
+def test_task_spec_holds_only_its_family(raw):
+    spec = task_spec(load_config(raw), "mnli", "causal")
+    assert spec["label_words"] == ["yes", "maybe", "no"]
+    assert set(spec["templates"]) == {"causal"}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["training"].update(learning_rate="fast"), "training.learning_rate: 'fast' is not of type 'number'"),
+        (lambda c: c["study"].update(tasks=["sst2", "nope"]), "study.tasks: unknown task 'nope'"),
+        (lambda c: c["study"].update(backbones=["gpt9"]), "study.backbones: unknown backbone 'gpt9'"),
+        (lambda c: c.update(learning_rate=0.1), "(top level): unknown key 'learning_rate' (allowed: data_dir, models_dir, study"),
+        (lambda c: c["tasks"]["sst2"].setdefault("training", {}).update(batch_size=0), "tasks.sst2.training.batch_size: 0 is less than the minimum"),
+        (lambda c: c["tasks"]["sst2"]["label_words"].update(embedding=["a", "b", "c"]), "tasks.sst2.label_words.embedding: 3 entries for 2 labels"),
+        (lambda c: c["backbones"]["minilm"].update(scorer="magic"), "backbones.minilm.scorer: 'magic' is not one of"),
+        (lambda c: c["tasks"]["sst2"].setdefault("training", {}).update(lr=0.1), "tasks.sst2.training: unknown key 'lr' (allowed: prompt_length"),
+        (lambda c: c["tasks"]["qqp"].pop("hub"), "tasks.qqp: no hub source, and data_dir is not set"),
+    ],
+)
+def test_bad_config_is_refused_with_the_key_named(raw, change, message):
+    bad = copy.deepcopy(raw)
+    change(bad)
+    with pytest.raises(ConfigError) as error:
+        load_config(bad)
+    assert message in str(error.value)
+
+
+def test_yaml_anchor_keys_are_allowed(raw):
+    assert "x-templates" in load_config(raw)

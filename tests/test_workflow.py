@@ -1,0 +1,164 @@
+"""The workflow end to end on the tiny config: outputs, no-op re-runs, exactly the jobs a
+change should re-run, and bad input that fails loudly and leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, TINY_CONFIG
+
+BACKBONE = "tiny-embedding"
+TASKS = ["sst2", "laptop", "mnli"]
+
+
+def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    cmd += ["--config", f"data_dir={data_dir}"]
+    cmd += ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def jobs(output: str) -> set[tuple]:
+    """(rule, wildcards) of every job a snakemake run or dry run lists."""
+    found, current = set(), None
+    for line in output.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line):
+            if current:
+                found.add(current)
+            current = (m.group(1), "")
+        elif current and (m := re.match(r"^\s+wildcards: (.*)", line)):
+            current = (current[0], m.group(1).strip())
+    if current:
+        found.add(current)
+    return found
+
+
+def pair(source, target):
+    return ("evaluate_transfer", f"backbone={BACKBONE}, source={source}, target={target}")
+
+
+AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("all", "")}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, shared_data) -> Path:
+    workdir = tmp_path_factory.mktemp("study")
+    snakemake(workdir, data_dir=shared_data)
+    return workdir
+
+
+def overlay(workdir: Path, name: str, content: dict) -> Path:
+    path = workdir / name
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+def test_the_study_produces_matrix_summary_and_heatmap(study):
+    matrix = pd.read_csv(study / f"results/transfer/{BACKBONE}/matrix.csv")
+    assert len(matrix) == len(TASKS) ** 2 + 2 * len(TASKS)
+    assert set(matrix.pair) == {"own", "same-type", "cross-type", "baseline"}
+    own = matrix[matrix.pair == "own"]
+    assert own.relative.tolist() == pytest.approx([100.0] * len(TASKS))
+    sst2_on_laptop = matrix[(matrix.source == "sst2") & (matrix.target == "laptop")].iloc[0]
+    assert sst2_on_laptop.relative == pytest.approx(100 * sst2_on_laptop.accuracy / sst2_on_laptop.own_accuracy)
+    summary = pd.read_csv(study / f"results/transfer/{BACKBONE}/summary.csv")
+    assert list(summary.target) == sorted(TASKS) + ["all"]
+    assert (study / "results/heatmap.pdf").read_bytes()[:5] == b"%PDF-"
+    log = pd.read_csv(study / f"results/prompts/{BACKBONE}/sst2.log.csv")
+    assert list(log.columns) == ["step", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"]
+    assert list(log.step) == [0, 3, 6]
+    metrics = json.loads((study / f"results/prompts/{BACKBONE}/sst2.metrics.json").read_text())
+    assert metrics["settings"]["seed"] == 0 and metrics["settings"]["prompt_length"] == 4
+
+
+def test_a_second_run_does_nothing(study, shared_data):
+    out = snakemake(study, "-n", data_dir=shared_data).stdout
+    assert "Nothing to be done" in out, out
+
+
+def test_changing_one_tasks_training_reruns_its_prompt_and_pairs_only(study, shared_data, tmp_path):
+    copy = tmp_path / "study"  # this test really runs the change; the others keep the original study
+    shutil.copytree(study, copy, symlinks=True)
+    change = overlay(copy, "lr.yaml", {"tasks": {"laptop": {"training": {"learning_rate": 0.02}}}})
+    planned = jobs(snakemake(copy, "-n", configfiles=[change], data_dir=shared_data).stdout)
+    expected = {("train_prompt", f"backbone={BACKBONE}, task=laptop")} | {pair("laptop", t) for t in TASKS} | AGGREGATES
+    assert planned == expected
+
+    ran = jobs(snakemake(copy, configfiles=[change], data_dir=shared_data).stderr)
+    assert ran == expected
+    assert "Nothing to be done" in snakemake(copy, "-n", configfiles=[change], data_dir=shared_data).stdout
+
+
+def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, shared_data):
+    change = overlay(study, "data.yaml", {"tasks": {"mnli": {"data": {"validation_size": 50}}}})
+    planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
+    expected = (
+        {("prepare_data", "task=mnli"), ("train_prompt", f"backbone={BACKBONE}, task=mnli")}
+        | {pair("mnli", t) for t in TASKS}
+        | {pair(s, "mnli") for s in TASKS}
+        | {("evaluate_baselines", f"backbone={BACKBONE}, target=mnli")}
+        | AGGREGATES
+    )
+    assert planned == expected
+
+
+def test_adding_a_task_adds_only_its_jobs_and_pairs(study, shared_data):
+    change = overlay(study, "add.yaml", {"study": {"tasks": TASKS + ["qnli"]}})
+    planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
+    expected = (
+        {("prepare_data", "task=qnli"), ("train_prompt", f"backbone={BACKBONE}, task=qnli")}
+        | {pair("qnli", t) for t in TASKS + ["qnli"]}
+        | {pair(s, "qnli") for s in TASKS}
+        | {("evaluate_baselines", f"backbone={BACKBONE}, target=qnli")}
+        | AGGREGATES
+    )
+    assert planned == expected
+
+
+def test_another_familys_label_words_rerun_nothing(study, shared_data):
+    change = overlay(study, "words.yaml", {"tasks": {"sst2": {"label_words": {"causal": ["bad", "good"]}}}})
+    assert "Nothing to be done" in snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"study": {"tasks": ["sst2", "no_such_task"]}}, "study.tasks: unknown task 'no_such_task'"),
+        ({"training": {"max_steps": "many"}}, "training.max_steps: 'many' is not of type 'integer'"),
+    ],
+)
+def test_a_bad_config_fails_before_any_job(tmp_path, shared_data, config, message):
+    result = snakemake(tmp_path, configfiles=[overlay(tmp_path, "bad.yaml", config)], data_dir=shared_data, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"text_a": "no label here", "text_b": null}\n', "train.jsonl:3: no 'label'"),
+        ('{"text_a": "too big", "text_b": null, "label": 2}\n', "train.jsonl:3: label 2 is out of range for 2 labels"),
+    ],
+)
+def test_a_bad_data_row_is_named_and_leaves_no_output(tmp_path, shared_data, line, message):
+    data_dir = tmp_path / "data"
+    shutil.copytree(shared_data / "sst2", data_dir / "sst2")
+    train = data_dir / "sst2" / "train.jsonl"
+    rows = train.read_text().splitlines(keepends=True)
+    train.write_text("".join(rows[:2] + [line] + rows[2:]))
+    result = snakemake(tmp_path, "results/data/sst2/meta.json", data_dir=data_dir, check=False)
+    assert result.returncode != 0
+    assert f"{train}:3" in result.stderr and message in result.stderr
+    assert not list((tmp_path / "results/data/sst2").glob("*"))
