@@ -6,8 +6,14 @@
 See README.md for the stages and every result path.
 """
 
-
 import os
+import sys
+
+# The workflow's logic lives in src/prompt_transfer; jobs find it there too (conda envs hold
+# only dependencies).
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ.update(PYTHONPATH=SRC)
 
 
 # The registry; --configfile files are layered over it, --config keys over both.

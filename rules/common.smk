@@ -102,5 +102,7 @@ def tiny_corpus(backbone):
 def backbone_job(backbone):
     spec = backbone_spec(CONFIG, backbone)
     if "tiny" in spec["source"]:
-        spec["source"] = {"tiny": {**spec["source"]["tiny"], "corpus": tiny_corpus(backbone)}}
+        spec["source"] = {
+            "tiny": {**spec["source"]["tiny"], "corpus": tiny_corpus(backbone)}
+        }
     return spec

@@ -5,14 +5,16 @@ rule prepare_data:
         dev="results/data/{task}/dev.jsonl",
         validation="results/data/{task}/validation.jsonl",
         meta="results/data/{task}/meta.json",
-    params:
-        spec=lambda wc: as_json(data_job(wc.task)),
     log:
         "results/logs/prepare_data/{task}.log",
+    conda:
+        "../envs/workflow.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        spec=lambda wc: as_json(data_job(wc.task)),
     shell:
         f"python {SCRIPTS}/prepare_data.py"
         " --task {wildcards.task} --spec {params.spec:q}"

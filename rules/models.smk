@@ -4,15 +4,17 @@ rule materialize_backbone:
         corpus=lambda wc: tiny_corpus(wc.backbone),
     output:
         f"{MODELS_DIR}/{{backbone}}/model.json",
-    params:
-        spec=lambda wc: as_json(backbone_job(wc.backbone)),
-        out_dir=lambda wc: f"{MODELS_DIR}/{wc.backbone}",
     log:
         "results/logs/materialize_backbone/{backbone}.log",
+    conda:
+        "../envs/workflow.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
+    params:
+        spec=lambda wc: as_json(backbone_job(wc.backbone)),
+        out_dir=lambda wc: f"{MODELS_DIR}/{wc.backbone}",
     shell:
         f"python {SCRIPTS}/materialize_backbone.py"
         " --backbone {params.spec:q}"

@@ -8,16 +8,18 @@ rule train_prompt:
         prompt="results/prompts/{backbone}/{task}.safetensors",
         log="results/prompts/{backbone}/{task}.log.csv",
         metrics="results/prompts/{backbone}/{task}.metrics.json",
-    params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.task)),
-        settings=lambda wc: as_json(train_job(wc.backbone, wc.task)),
     log:
         "results/logs/train_prompt/{backbone}/{task}.log",
+    conda:
+        "../envs/workflow.yaml"
     threads: CONFIG["resources"]["threads"]
     resources:
         mem_mb=CONFIG["resources"]["mem_mb"],
         runtime=240,
+    params:
+        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
+        task=lambda wc: as_json(scoring_job(wc.backbone, wc.task)),
+        settings=lambda wc: as_json(train_job(wc.backbone, wc.task)),
     shell:
         f"python {SCRIPTS}/train_prompt.py"
         " --model {input.model} --backbone {params.backbone:q}"

@@ -6,16 +6,18 @@ rule evaluate_transfer:
         validation="results/data/{target}/validation.jsonl",
     output:
         "results/transfer/{backbone}/{source}__{target}.json",
-    params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
-        settings=lambda wc: as_json(eval_job(wc.backbone, wc.target)),
     log:
         "results/logs/evaluate_transfer/{backbone}/{source}__{target}.log",
+    conda:
+        "../envs/workflow.yaml"
     threads: CONFIG["resources"]["threads"]
     resources:
         mem_mb=CONFIG["resources"]["mem_mb"],
         runtime=30,
+    params:
+        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
+        task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
+        settings=lambda wc: as_json(eval_job(wc.backbone, wc.target)),
     shell:
         f"python {SCRIPTS}/evaluate_transfer.py"
         " --model {input.model} --backbone {params.backbone:q}"
@@ -30,16 +32,18 @@ rule evaluate_baselines:
         validation="results/data/{target}/validation.jsonl",
     output:
         "results/transfer/{backbone}/baselines/{target}.json",
-    params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
-        settings=lambda wc: as_json(baseline_job(wc.backbone, wc.target)),
     log:
         "results/logs/evaluate_baselines/{backbone}/{target}.log",
+    conda:
+        "../envs/workflow.yaml"
     threads: CONFIG["resources"]["threads"]
     resources:
         mem_mb=CONFIG["resources"]["mem_mb"],
         runtime=30,
+    params:
+        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
+        task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
+        settings=lambda wc: as_json(baseline_job(wc.backbone, wc.target)),
     shell:
         f"python {SCRIPTS}/evaluate_baselines.py"
         " --model {input.model} --backbone {params.backbone:q}"
@@ -50,19 +54,27 @@ rule evaluate_baselines:
 rule transfer_matrix:
     """All zero-shot scores of one backbone, with relative performance and a summary."""
     input:
-        pairs=expand("results/transfer/{{backbone}}/{source}__{target}.json", source=TASKS, target=TASKS),
-        baselines=expand("results/transfer/{{backbone}}/baselines/{target}.json", target=TASKS),
+        pairs=expand(
+            "results/transfer/{{backbone}}/{source}__{target}.json",
+            source=TASKS,
+            target=TASKS,
+        ),
+        baselines=expand(
+            "results/transfer/{{backbone}}/baselines/{target}.json", target=TASKS
+        ),
     output:
         matrix="results/transfer/{backbone}/matrix.csv",
         summary="results/transfer/{backbone}/summary.csv",
-    params:
-        task_types=as_json(TASK_TYPES),
     log:
         "results/logs/transfer_matrix/{backbone}.log",
+    conda:
+        "../envs/workflow.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        task_types=as_json(TASK_TYPES),
     shell:
         f"python {SCRIPTS}/transfer_matrix.py"
         " --pairs {input.pairs} --baselines {input.baselines}"
@@ -75,16 +87,20 @@ rule heatmap:
         expand("results/transfer/{backbone}/matrix.csv", backbone=BACKBONES),
     output:
         "results/heatmap.pdf",
-    params:
-        matrices=lambda wc, input: " ".join(f"{b}={m}" for b, m in zip(BACKBONES, input)),
-        tasks=as_json(TASKS),
-        task_types=as_json(TASK_TYPES),
     log:
         "results/logs/heatmap.log",
+    conda:
+        "../envs/workflow.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        matrices=lambda wc, input: " ".join(
+            f"{b}={m}" for b, m in zip(BACKBONES, input)
+        ),
+        tasks=as_json(TASKS),
+        task_types=as_json(TASK_TYPES),
     shell:
         f"python {SCRIPTS}/plot_heatmap.py"
         " --matrices {params.matrices} --tasks {params.tasks:q}"
