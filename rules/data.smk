@@ -7,6 +7,8 @@ rule prepare_data:
         meta="results/data/{task}/meta.json",
     log:
         "results/logs/prepare_data/{task}.log",
+    benchmark:
+        "results/benchmarks/prepare_data/{task}.tsv"
     conda:
         "../envs/workflow.yaml"
     threads: 1

@@ -6,6 +6,8 @@ rule materialize_backbone:
         f"{MODELS_DIR}/{{backbone}}/model.json",
     log:
         "results/logs/materialize_backbone/{backbone}.log",
+    benchmark:
+        "results/benchmarks/materialize_backbone/{backbone}.tsv"
     conda:
         "../envs/workflow.yaml"
     threads: 1

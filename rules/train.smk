@@ -10,11 +10,13 @@ rule train_prompt:
         metrics="results/prompts/{backbone}/{task}.metrics.json",
     log:
         "results/logs/train_prompt/{backbone}/{task}.log",
+    benchmark:
+        "results/benchmarks/train_prompt/{backbone}/{task}.tsv"
     conda:
         "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["threads"]
+    threads: CONFIG["resources"]["train"]["threads"]
     resources:
-        mem_mb=CONFIG["resources"]["mem_mb"],
+        mem_mb=CONFIG["resources"]["train"]["mem_mb"],
         runtime=240,
     params:
         backbone=lambda wc: as_json(backbone_job(wc.backbone)),

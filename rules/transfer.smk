@@ -8,11 +8,13 @@ rule evaluate_transfer:
         "results/transfer/{backbone}/{source}__{target}.json",
     log:
         "results/logs/evaluate_transfer/{backbone}/{source}__{target}.log",
+    benchmark:
+        "results/benchmarks/evaluate_transfer/{backbone}/{source}__{target}.tsv"
     conda:
         "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["threads"]
+    threads: CONFIG["resources"]["evaluate"]["threads"]
     resources:
-        mem_mb=CONFIG["resources"]["mem_mb"],
+        mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
         runtime=30,
     params:
         backbone=lambda wc: as_json(backbone_job(wc.backbone)),
@@ -34,11 +36,13 @@ rule evaluate_baselines:
         "results/transfer/{backbone}/baselines/{target}.json",
     log:
         "results/logs/evaluate_baselines/{backbone}/{target}.log",
+    benchmark:
+        "results/benchmarks/evaluate_baselines/{backbone}/{target}.tsv"
     conda:
         "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["threads"]
+    threads: CONFIG["resources"]["evaluate"]["threads"]
     resources:
-        mem_mb=CONFIG["resources"]["mem_mb"],
+        mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
         runtime=30,
     params:
         backbone=lambda wc: as_json(backbone_job(wc.backbone)),
