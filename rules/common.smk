@@ -27,6 +27,9 @@ BACKBONES = CONFIG["study"]["backbones"]
 TASK_TYPES = {t: CONFIG["tasks"][t]["type"] for t in TASKS}
 MODELS_DIR = CONFIG["models_dir"]
 SCRIPTS = os.path.join(workflow.basedir, "workflow_scripts")
+# A resource of the training rules, not a param: it changes when states are saved, not what is
+# computed, so changing it must re-run nothing.
+CHECKPOINT_INTERVAL = CONFIG["checkpoint_interval"]
 
 
 def alternation(names):
@@ -106,3 +109,52 @@ def backbone_job(backbone):
             "tiny": {**spec["source"]["tiny"], "corpus": tiny_corpus(backbone)}
         }
     return spec
+
+
+# --- neurons and indicators (rules/neurons.smk, rules/indicators.smk) -------------------------
+
+
+def neurons_job(backbone, task):
+    """What a prompt's activations depend on: how the task is scored and the stimulus."""
+    return {**eval_job(backbone, task), "inputs": CONFIG["neurons"]["inputs"]}
+
+
+def masking_job(backbone, task):
+    return {**eval_job(backbone, task), **CONFIG["neurons"]["masking"]}
+
+
+def named_paths(names, paths):
+    """name=path arguments of the indicator scripts."""
+    return " ".join(f"{name}={path}" for name, path in zip(names, paths))
+
+
+def correlation_job():
+    return {k: CONFIG["indicators"][k] for k in ("bootstrap", "seed", "reference")}
+
+
+def speedup_table(backbone):
+    """The TPT speed-up table, when config indicators.speedup asks for it."""
+    if CONFIG["indicators"]["speedup"]:
+        return [f"results/tpt/{backbone}/speedup.csv"]
+    return []
+
+
+def external_prompts(prompt_set):
+    return CONFIG["indicators"]["external_prompts"][prompt_set]["prompts"]
+
+
+def external_types(prompt_set):
+    """Each external prompt's task type: its own, else that of the registry task of its name."""
+    return {
+        name: entry["type"] or CONFIG["tasks"].get(name, {}).get("type")
+        for name, entry in external_prompts(prompt_set).items()
+    }
+
+
+def external_job(prompt_set):
+    entry = CONFIG["indicators"]["external_prompts"][prompt_set]
+    return {
+        "layer_group_size": CONFIG["indicators"]["layer_group_size"],
+        "hidden_size": entry["hidden_size"],
+        "skip_rows": entry["skip_rows"],
+    }

@@ -6,7 +6,13 @@ rule train_prompt:
         dev="results/data/{task}/dev.jsonl",
     output:
         prompt="results/prompts/{backbone}/{task}.safetensors",
-        log="results/prompts/{backbone}/{task}.log.csv",
+        log=report(
+            "results/prompts/{backbone}/{task}.log.csv",
+            caption="../report/training_log.rst",
+            category="Prompt tuning",
+            subcategory="{backbone}",
+            labels={"task": "{task}"},
+        ),
         metrics="results/prompts/{backbone}/{task}.metrics.json",
     log:
         "results/logs/train_prompt/{backbone}/{task}.log",
@@ -18,6 +24,8 @@ rule train_prompt:
     resources:
         mem_mb=CONFIG["resources"]["train"]["mem_mb"],
         runtime=240,
+        checkpoint_interval=CHECKPOINT_INTERVAL,
+        gpu=CONFIG["resources"]["train"]["gpu"],
     params:
         backbone=lambda wc: as_json(backbone_job(wc.backbone)),
         task=lambda wc: as_json(scoring_job(wc.backbone, wc.task)),
@@ -27,3 +35,5 @@ rule train_prompt:
         " --model {input.model} --backbone {params.backbone:q}"
         " --task {params.task:q} --settings {params.settings:q} --data-dir results/data/{wildcards.task}"
         " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics} --threads {threads} --log-file {log}"
+        " --checkpoint results/checkpoints/train_prompt/{wildcards.backbone}/{wildcards.task}.safetensors"
+        " --checkpoint-interval {resources.checkpoint_interval}"

@@ -10,12 +10,16 @@ rule evaluate_transfer:
         "results/logs/evaluate_transfer/{backbone}/{source}__{target}.log",
     benchmark:
         "results/benchmarks/evaluate_transfer/{backbone}/{source}__{target}.tsv"
+    # On a cluster, one job per backbone and target (profiles/slurm sets --group-components).
+    group:
+        "evaluate_{backbone}_{target}"
     conda:
         "../envs/workflow.yaml"
     threads: CONFIG["resources"]["evaluate"]["threads"]
     resources:
         mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
         runtime=30,
+        gpu=CONFIG["resources"]["evaluate"]["gpu"],
     params:
         backbone=lambda wc: as_json(backbone_job(wc.backbone)),
         task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
@@ -38,12 +42,16 @@ rule evaluate_baselines:
         "results/logs/evaluate_baselines/{backbone}/{target}.log",
     benchmark:
         "results/benchmarks/evaluate_baselines/{backbone}/{target}.tsv"
+    # On a cluster, one job per backbone and target (profiles/slurm sets --group-components).
+    group:
+        "evaluate_{backbone}_{target}"
     conda:
         "../envs/workflow.yaml"
     threads: CONFIG["resources"]["evaluate"]["threads"]
     resources:
         mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
         runtime=30,
+        gpu=CONFIG["resources"]["evaluate"]["gpu"],
     params:
         backbone=lambda wc: as_json(backbone_job(wc.backbone)),
         task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
@@ -67,8 +75,20 @@ rule transfer_matrix:
             "results/transfer/{{backbone}}/baselines/{target}.json", target=TASKS
         ),
     output:
-        matrix="results/transfer/{backbone}/matrix.csv",
-        summary="results/transfer/{backbone}/summary.csv",
+        matrix=report(
+            "results/transfer/{backbone}/matrix.csv",
+            caption="../report/matrix.rst",
+            category="Zero-shot transfer",
+            subcategory="{backbone}",
+            labels={"table": "all scores"},
+        ),
+        summary=report(
+            "results/transfer/{backbone}/summary.csv",
+            caption="../report/summary.rst",
+            category="Zero-shot transfer",
+            subcategory="{backbone}",
+            labels={"table": "summary per target"},
+        ),
     log:
         "results/logs/transfer_matrix/{backbone}.log",
     conda:
@@ -90,7 +110,13 @@ rule heatmap:
     input:
         expand("results/transfer/{backbone}/matrix.csv", backbone=BACKBONES),
     output:
-        "results/heatmap.pdf",
+        report(
+            "results/heatmap.pdf",
+            caption="../report/heatmap.rst",
+            category="Zero-shot transfer",
+            subcategory="all backbones",
+            labels={"figure": "heatmap"},
+        ),
     log:
         "results/logs/heatmap.log",
     conda:

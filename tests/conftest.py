@@ -40,6 +40,16 @@ def mnli_rows(shared_data) -> list[dict]:
     return read_rows(shared_data / "mnli" / "train.jsonl", 64)
 
 
+def prepare_sst2(shared_data: Path, out: Path, train_size: int, dev_size: int, validation_size: int) -> Path:
+    """SST-2 sampled into `out` as the data rule does (train/dev/validation.jsonl, meta.json)."""
+    from prompt_transfer import data
+
+    entry = {"type": "sentiment", "labels": ["negative", "positive"], "local": "sst2"}
+    sizes = {"train_size": train_size, "dev_size": dev_size, "validation_size": validation_size, "seed": 0}
+    data.prepare_task_data("sst2", entry, sizes, shared_data, out)
+    return out
+
+
 TINY_LABEL_WORDS = ["negative", "positive", "neutral", "yes", "no", "maybe"]
 
 

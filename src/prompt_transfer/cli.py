@@ -11,12 +11,9 @@ import json
 import logging
 import sys
 
-from .config import ConfigError
-from .data import DataError
-from .prompts import PromptShapeError
-from .training import DivergedError
+from .errors import UserError
 
-USER_ERRORS = (ConfigError, DataError, PromptShapeError, DivergedError, FileNotFoundError)
+USER_ERRORS = (UserError, FileNotFoundError)
 
 log = logging.getLogger("prompt_transfer")
 
@@ -30,6 +27,13 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def json_arg(text: str):
     return json.loads(text)
+
+
+def absolute_paths(kwargs: dict, *keys: str) -> dict:
+    """`kwargs` with the paths under `keys` made absolute (a worker may run elsewhere)."""
+    from pathlib import Path
+
+    return {k: str(Path(v).resolve()) if k in keys else v for k, v in kwargs.items()}
 
 
 def _setup_logging(log_file: str | None) -> None:

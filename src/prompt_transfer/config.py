@@ -12,12 +12,9 @@ from importlib import resources
 
 import jsonschema
 import yaml
+from .errors import ConfigError
 
 SCORER_FAMILIES = ("mlm", "seq2seq", "causal", "embedding")
-
-
-class ConfigError(ValueError):
-    """A configuration problem, with the key path in its message."""
 
 
 def _strip_defaults(schema: dict) -> dict:

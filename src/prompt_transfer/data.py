@@ -12,12 +12,9 @@ import random
 from pathlib import Path
 
 from .io import write_json, write_jsonl
+from .errors import DataError
 
 SPLITS = ("train", "dev", "validation")
-
-
-class DataError(ValueError):
-    """A problem with task data, naming the file (and line) at fault."""
 
 
 def _check_row(row, where: str, n_labels: int) -> dict:

@@ -35,17 +35,46 @@ def accuracy(scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], 
     return (predict(scorer, prompt, items, batch_size, runtime) == labels).sum().item() / len(items)
 
 
-def _open(manifest, backbone: dict, task: dict, settings: dict, data_dir, threads):
-    from .data import read_split
-    from .runtime import setup_runtime
-    from .scorers import load_scorer
+class Session:
+    """Backbones, scorers and tokenised validation splits, loaded once and reused.
 
-    runtime = setup_runtime(threads, settings["precision"])
-    scorer = load_scorer(manifest, backbone, task, settings["max_length"], runtime)
-    return runtime, scorer, scorer.encode(read_split(data_dir, "validation"))
+    A job creates a fresh session; a warm evaluation worker (worker.py) keeps one across the
+    jobs it serves, so each backbone is loaded and each split tokenised once per worker.
+    Both go through the same code, so a result does not depend on who computed it.
+    """
+
+    def __init__(self):
+        self.models, self.scorers, self.items = {}, {}, {}
+
+    def open(self, manifest, backbone: dict, task: dict, settings: dict, data_dir, threads):
+        """(runtime, scorer, encoded validation items) for one job."""
+        import json
+        from pathlib import Path
+
+        from .backbones import load_backbone
+        from .data import read_split
+        from .runtime import setup_runtime
+        from .scorers import make_scorer
+
+        runtime = setup_runtime(threads, settings["precision"])
+        dtype = backbone.get("dtype", "float32")
+        model_key = (str(Path(manifest).resolve()), backbone["scorer"], dtype, str(runtime.device))
+        if model_key not in self.models:
+            self.models[model_key] = load_backbone(manifest, backbone["scorer"], dtype, runtime.device)
+        scorer_key = json.dumps([model_key, backbone.get("scorer_options"), task, settings["max_length"]], sort_keys=True)
+        if scorer_key not in self.scorers:
+            model, tokenizer = self.models[model_key]
+            self.scorers[scorer_key] = make_scorer(backbone["scorer"], model, tokenizer, task, settings["max_length"], backbone.get("scorer_options"))
+        scorer = self.scorers[scorer_key]
+        split = Path(data_dir, "validation.jsonl").resolve()
+        stat = split.stat()
+        items_key = (scorer_key, str(split), stat.st_mtime_ns, stat.st_size)
+        if items_key not in self.items:
+            self.items[items_key] = scorer.encode(read_split(data_dir, "validation"))
+        return runtime, scorer, self.items[items_key]
 
 
-def run_transfer_job(manifest, backbone: dict, task: dict, settings: dict, prompt_path, data_dir, out, threads=None) -> dict:
+def run_transfer_job(manifest, backbone: dict, task: dict, settings: dict, prompt_path, data_dir, out, threads=None, session=None) -> dict:
     """The zero-shot rule: score a (source) prompt on the target task's validation split.
 
     settings: the target's max_length and precision, and the evaluation batch size.
@@ -53,7 +82,7 @@ def run_transfer_job(manifest, backbone: dict, task: dict, settings: dict, promp
     from .io import write_json
     from .prompts import load_prompt
 
-    runtime, scorer, items = _open(manifest, backbone, task, settings, data_dir, threads)
+    runtime, scorer, items = (session or Session()).open(manifest, backbone, task, settings, data_dir, threads)
     prompt, meta = load_prompt(prompt_path, scorer.hidden_size)
     result = {
         "backbone": backbone["name"],
@@ -62,13 +91,14 @@ def run_transfer_job(manifest, backbone: dict, task: dict, settings: dict, promp
         "accuracy": accuracy(scorer, prompt, items, settings["batch_size"], runtime),
         "examples": len(items),
         "prompt": str(prompt_path),
+        "seed": meta.get("settings", {}).get("seed"),
         "runtime": runtime.describe(),
     }
     write_json(out, result)
     return result
 
 
-def run_baseline_job(manifest, backbone: dict, task: dict, settings: dict, data_dir, out, threads=None) -> dict:
+def run_baseline_job(manifest, backbone: dict, task: dict, settings: dict, data_dir, out, threads=None, session=None) -> dict:
     """The baseline rule: the target task with no prompt and with random prompts.
 
     Random prompts are drawn like a trained prompt's initialisation (settings: prompt_length,
@@ -76,7 +106,7 @@ def run_baseline_job(manifest, backbone: dict, task: dict, settings: dict, data_
     """
     from .io import write_json
 
-    runtime, scorer, items = _open(manifest, backbone, task, settings, data_dir, threads)
+    runtime, scorer, items = (session or Session()).open(manifest, backbone, task, settings, data_dir, threads)
     seeds = [settings["seed"] + k for k in range(settings["random_prompts"])]
     random_scores = []
     for seed in seeds:

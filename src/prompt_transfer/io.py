@@ -57,9 +57,16 @@ def write_csv(path, frame) -> None:
         frame.to_csv(tmp, index=False)
 
 
+METADATA_KEY = "prompt_transfer"
+
+
 def save_tensors(path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> None:
-    """Save tensors as safetensors; metadata values are stored as JSON strings."""
-    meta = {k: json.dumps(v) for k, v in (metadata or {}).items()}
+    """Save tensors as safetensors, with `metadata` as one sorted JSON string.
+
+    One key, because safetensors writes its metadata map in hash order: several keys would
+    make identical results differ byte for byte.
+    """
+    meta = {METADATA_KEY: json.dumps(metadata or {}, sort_keys=True)}
     with atomic_path(path) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=meta)
 
@@ -70,5 +77,5 @@ def load_tensors(path) -> tuple[dict[str, torch.Tensor], dict]:
 
     with safe_open(str(path), framework="pt") as f:
         raw = f.metadata() or {}
-    meta = {k: json.loads(v) for k, v in raw.items()}
+    meta = json.loads(raw[METADATA_KEY]) if METADATA_KEY in raw else dict(raw)
     return load_file(str(path)), meta

@@ -67,3 +67,184 @@ def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, s
             fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
+
+
+def _speedup_label(row) -> str:
+    if not row.tpt_reached:
+        return "never reaches"
+    bound = "≥" if row.tpt_at_start else ""
+    return f"{bound}×{row.speedup:.2g}"
+
+
+def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, str], read_log=None) -> None:
+    """One page per backbone (tables: backbone -> its speedup.csv), one panel per target: dev accuracy against
+    training steps of the random-init run (black) and of each transferred run (solid: same type,
+    dashed: other type, dash-dot: projected from another backbone), the threshold dotted."""
+    import math
+
+    import pandas as pd
+
+    read_log = read_log or pd.read_csv
+    styles = {"same-type": "-", "cross-type": "--", "same-task": "-."}
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+        for backbone, table in tables.items():
+            targets = [t for t in ordered_by_type(tasks, task_types) if t in set(table.target)]
+            cols = min(3, max(1, len(targets)))
+            rows = max(1, math.ceil(len(targets) / cols))
+            fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows + 0.8), squeeze=False)
+            for ax in axes.flat[len(targets):]:
+                ax.set_axis_off()
+            if not targets:
+                axes[0, 0].text(0.5, 0.5, "no TPT pairs", ha="center", va="center")
+            for ax, target in zip(axes.flat, targets):
+                pairs = table[table.target == target]
+                random_log = read_log(pairs.random_log.iloc[0])
+                ax.plot(random_log.step, 100 * random_log.dev_accuracy, color="black", lw=2.2, marker="o", ms=3, label="random init")
+                colours = sns.color_palette("tab10", len(pairs))
+                for colour, row in zip(colours, pairs.itertuples()):
+                    log = read_log(row.log)
+                    style = "-." if row.init_kind == "projected" else styles.get(row.pair, "-")
+                    name = row.init if row.init_kind == "projected" else row.source
+                    ax.plot(log.step, 100 * log.dev_accuracy, ls=style, color=colour, marker=".", ms=4,
+                            label=f"from {name} ({row.pair}, {_speedup_label(row)})")  # fmt: skip
+                threshold = pairs.threshold.iloc[0]
+                fraction = pairs.threshold_fraction.iloc[0]
+                ax.axhline(100 * threshold, color="grey", ls=":", lw=1.2, label=f"threshold ({fraction:.0%} of random-init best)")
+                ax.set_title(f"{target} ({task_types[target]})")
+                ax.set_xlabel("training step")
+                ax.set_ylabel("dev accuracy (%)")
+                ax.legend(fontsize=6.5, loc="lower right")
+            fig.suptitle(
+                f"Transferable prompt tuning on {backbone}: target's dev accuracy during training, "
+                "random init vs initialised from a source prompt\n(× = speed-up to the threshold: "
+                "random-init steps / transferred steps; ≥ when the transferred run starts above it)",
+                fontsize=10,
+            )
+            fig.tight_layout()
+            pdf.savefig(fig)
+            plt.close(fig)
+
+
+def indicator_rho_plot(ax, spearman, title: str) -> None:
+    """Spearman's rho per indicator (rows) with its 95% bootstrap interval, one marker per
+    variant (outcome x aggregation)."""
+    import numpy as np
+
+    from .indicators import OUTCOMES, indicator_label
+
+    data = spearman.assign(variant=spearman.outcome.map(OUTCOMES) + ", " + spearman.aggregation)
+    indicators = list(dict.fromkeys(data.indicator))
+    variants = list(dict.fromkeys(data.variant))
+    offsets = np.linspace(-0.3, 0.3, len(variants)) if len(variants) > 1 else [0.0]
+    for offset, colour, variant in zip(offsets, sns.color_palette("colorblind", len(variants)), variants):
+        rows = data[data.variant == variant].set_index("indicator").reindex(indicators)
+        below = np.maximum(rows.rho - rows.ci_low, 0)  # a cluster-bootstrap interval may miss the estimate
+        above = np.maximum(rows.ci_high - rows.rho, 0)
+        ax.errorbar(rows.rho, np.arange(len(indicators)) + offset, xerr=[below, above], fmt="o", ms=4, capsize=2, color=colour, label=variant)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(range(len(indicators)), [indicator_label(i) for i in indicators])
+    ax.invert_yaxis()
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel("Spearman's ρ between indicator and measured transfer")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="outcome, aggregation", title_fontsize=8)
+
+
+def indicator_scatter_grid(pairs, spearman, outcome: str, title: str):
+    """One panel per indicator: its value against the measured outcome of every pair."""
+    import math
+
+    from .indicators import OUTCOMES, indicator_label
+
+    indicators = list(dict.fromkeys(spearman.indicator))
+    cols = min(4, len(indicators))
+    rows = math.ceil(len(indicators) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows + 0.8), squeeze=False)
+    pooled = spearman[(spearman.outcome == outcome) & (spearman.aggregation == "pooled")].set_index("indicator").rho
+    for ax in axes.flat[len(indicators) :]:
+        ax.set_axis_off()
+    for n, (ax, indicator) in enumerate(zip(axes.flat, indicators)):
+        sns.scatterplot(data=pairs, x=indicator, y=outcome, hue="pair", hue_order=["same-type", "cross-type"], s=18, ax=ax, legend=n == 0)
+        ax.set_title(f"{indicator_label(indicator)}\npooled ρ = {pooled.get(indicator, float('nan')):.2f}", fontsize=9)
+        ax.set_xlabel("indicator value")
+        ax.set_ylabel(OUTCOMES[outcome])
+        ax.locator_params(axis="x", nbins=4)  # long decimals of close values would overlap
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def indicators_pdf(path, results: dict) -> None:
+    """Two pages per backbone (results: backbone -> (spearman table, indicator/transfer pairs)):
+    rho per indicator with intervals, and the scatter of every indicator against relative transfer."""
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+        for backbone, (spearman, pairs) in results.items():
+            indicators = spearman.indicator.nunique()
+            fig, ax = plt.subplots(figsize=(12, 1.8 + 0.55 * indicators))
+            title = (
+                f"Transferability indicators on {backbone}: Spearman's ρ with measured transfer\n"
+                f"pooled over {len(pairs)} source→target pairs, or the mean of per-target ρ over "
+                f"{pairs.target.nunique()} targets\n(bars: 95% bootstrap intervals, resampling targets)"
+            )
+            indicator_rho_plot(ax, spearman, title)
+            fig.tight_layout()
+            pdf.savefig(fig)
+            plt.close(fig)
+            title = f"Indicators against zero-shot transfer on {backbone} (one point per source→target pair, own prompts excluded)"
+            fig = indicator_scatter_grid(pairs, spearman, "relative", title)
+            pdf.savefig(fig)
+            plt.close(fig)
+
+
+def cross_model_heatmap(ax, table, task_types: dict[str, str], task_sets: dict[str, list[str]], title: str) -> None:
+    """Zero-shot accuracy (%) on the target backbone's tasks (columns, grouped by type) of the
+    projected prompts (rows: objective x task set) and the reference prompts below the line,
+    coloured relative to the target's own prompt."""
+    tasks = ordered_by_type([c for c in table.columns if c in task_types], task_types)
+
+    def label(row) -> str:
+        if not isinstance(row.objective, str):  # a reference row
+            return row.prompt
+        trained_on = ", ".join(task_sets.get(row.task_set, []))
+        return f"{row.objective} projector, {row.task_set}" + (f" ({trained_on})" if trained_on else "")
+
+    accuracy = table.set_index(table.apply(label, axis=1))[tasks].astype(float)
+    own = table.loc[table.prompt == "own prompt", tasks].iloc[0].astype(float)
+    relative = 100 * accuracy / own
+    sns.heatmap(
+        relative,
+        ax=ax,
+        annot=100 * accuracy,
+        fmt=".1f",
+        cmap="viridis",
+        vmin=min(50, float(relative.min().min())),
+        vmax=max(100, float(relative.max().max())),
+        cbar_kws={"label": "relative performance (% of the target's own prompt)"},
+        annot_kws={"size": 8},
+        linewidths=0.3,
+    )
+    for edge in _group_edges(tasks, task_types):
+        ax.axvline(edge, color="white", lw=2.5)
+    ax.axhline(int(table.objective.map(lambda o: isinstance(o, str)).sum()), color="black", lw=2.5)
+    ax.set_xlabel("target task (evaluated zero-shot)")
+    ax.set_ylabel("prompt on the target backbone")
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="x", labelrotation=45)
+    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+
+
+def cross_model_pdf(path, tables: dict, task_types: dict[str, str], task_sets: dict[str, list[str]]) -> None:
+    """One page per backbone pair (tables: (source, target) -> its cross_model table)."""
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+        for (source, target), table in tables.items():
+            tasks = [c for c in table.columns if c in task_types]
+            fig, ax = plt.subplots(figsize=(max(9.0, 6.5 + 0.8 * len(tasks)), 2.5 + 0.5 * len(table)))
+            title = (
+                f"Cross-model prompt transfer {source} → {target}\n"
+                f"each task's {source} prompt projected into {target}, scored zero-shot\n"
+                f"(numbers: validation accuracy (%); colour: % of {target}'s own prompt)"
+            )
+            cross_model_heatmap(ax, table, task_types, task_sets, title)
+            fig.tight_layout()
+            pdf.savefig(fig)
+            plt.close(fig)

@@ -11,10 +11,7 @@ from pathlib import Path
 import torch
 
 from .io import load_tensors, save_tensors
-
-
-class PromptShapeError(ValueError):
-    """A prompt does not fit the backbone it is used with."""
+from .errors import PromptShapeError
 
 
 def save_prompt(path, prompt: torch.Tensor, metadata: dict) -> None:

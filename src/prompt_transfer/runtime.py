@@ -76,7 +76,8 @@ def setup_runtime(threads: int | None = None, precision: str = "auto", device: s
     """
     if threads:
         torch.set_num_threads(threads)
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        # The tokenizers' Rust thread pool would otherwise use every core.
+        os.environ["RAYON_NUM_THREADS"] = str(threads)
     dev = choose_device(device)
     if precision == "auto":
         use_bf16 = bf16_supported(dev)

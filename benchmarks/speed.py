@@ -1,0 +1,315 @@
+"""Speed of prompt tuning and evaluation on this machine, against the hardware and against PEFT.
+
+    python benchmarks/speed.py --data-dir ../shared/data                  # all sections, MiniLM
+    python benchmarks/speed.py --backbones minilm smollm2 --sections peak step
+
+Sections (all printed as tables; --json also writes them):
+  peak   dense matrix-multiply FLOP/s in fp32 and bf16: the physical reference.
+  step   per backbone at the study's shapes (batch, prompt length, text length): training-step
+         examples/s and model FLOP utilisation (achieved matmul FLOP/s over the measured peak,
+         FLOPs counted by torch's FlopCounterMode), evaluation examples/s, and the same training
+         step through HF PEFT prompt tuning (PromptTuningConfig), interleaved with ours, medians.
+  real   training on the study's real length distribution: our loop (length-bucketed dynamic
+         padding, detected precision) against PEFT + HF Trainer with its default settings.
+  fixed  the fixed cost of one job (process start, imports, model load) against the median
+         zero-shot job time of a finished study (results/benchmarks/evaluate_transfer/...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from prompt_transfer import backbones, config as cfg, data  # noqa: E402
+from prompt_transfer.evaluation import predict  # noqa: E402
+from prompt_transfer.runtime import bf16_supported, setup_runtime  # noqa: E402
+from prompt_transfer.scorers import Encoded, load_scorer  # noqa: E402
+from prompt_transfer.training import training_batches  # noqa: E402
+
+PEFT_TASK_TYPES = {"embedding": "FEATURE_EXTRACTION", "causal": "CAUSAL_LM", "mlm": "FEATURE_EXTRACTION", "seq2seq": "SEQ_2_SEQ_LM"}
+
+
+def timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+# --- peak -----------------------------------------------------------------------------------
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 2048, seconds: float = 2.0) -> float:
+    """Best FLOP/s of n x n matrix products over three timed windows."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(3):
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            a @ b
+            count += 1
+        best = max(best, 2 * n**3 * count / (time.perf_counter() - start))
+    return best
+
+
+# --- one training step at fixed shapes -------------------------------------------------------
+
+
+def synthetic_batch(scorer, batch_size: int, length: int, generator) -> list[Encoded]:
+    """Items of exactly `length` tokens (random non-special ids) with the family's read-out."""
+    special = set(scorer.tokenizer.all_special_ids)
+    vocab = [i for i in range(len(scorer.tokenizer)) if i not in special]
+    items = []
+    for _ in range(batch_size):
+        ids = [vocab[i] for i in torch.randint(len(vocab), (length,), generator=generator).tolist()]
+        items.append(Encoded(ids, int(torch.randint(scorer.num_classes, (1,), generator=generator)), length - 1))
+    return items
+
+
+class OurStep:
+    def __init__(self, scorer, prompt, runtime, lr):
+        self.scorer, self.runtime = scorer, runtime
+        self.prompt = torch.nn.Parameter(prompt.clone())
+        self.optimizer = torch.optim.AdamW([self.prompt], lr=lr)
+
+    def __call__(self, batch):
+        with self.runtime.autocast():
+            logits = self.scorer.logits(self.prompt, batch)
+        F.cross_entropy(logits.float(), batch.labels).backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+
+class PeftStep:
+    """The same step through PEFT prompt tuning: PEFT prepends the virtual tokens; the loss is
+    read out the way PEFT's model type exposes it (hidden states, or full-vocabulary logits)."""
+
+    def __init__(self, scorer, family, length, runtime, lr):
+        from peft import PromptTuningConfig, get_peft_model
+
+        self.scorer, self.family, self.length, self.runtime = scorer, family, length, runtime
+        config = PromptTuningConfig(task_type=PEFT_TASK_TYPES[family], num_virtual_tokens=length)
+        self.model = get_peft_model(scorer.model, config)
+        self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=lr)
+
+    def __call__(self, batch):
+        with self.runtime.autocast():
+            out = self.model(input_ids=batch.ids, attention_mask=batch.mask)
+            if self.family == "causal":
+                last = out.logits[torch.arange(len(batch)), self.length + batch.read_index]
+                logits = last[:, self.scorer.label_token_ids]
+            else:  # embedding: the scorer's own pooling and cosine, on PEFT's hidden states
+                hidden = out.last_hidden_state[:, self.length :]
+                weights = batch.mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = F.normalize(((hidden * weights).sum(1) / weights.sum(1)).float(), dim=-1)
+                logits = self.scorer.scale * pooled @ self.scorer.label_vectors.T
+        F.cross_entropy(logits.float(), batch.labels).backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def unload(self):
+        self.model.unload()  # give the scorer its plain backbone back
+
+
+def step_section(name, spec, manifest, settings, precisions, repeats, peaks, threads) -> list[dict]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    rows = []
+    for precision in precisions:
+        runtime = setup_runtime(threads, precision)
+        task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
+        scorer = load_scorer(manifest, spec, task, settings["max_length"], runtime)
+        g = torch.Generator().manual_seed(0)
+        length, batch_size = settings["prompt_length"], settings["batch_size"]
+        batch = scorer.collate(synthetic_batch(scorer, batch_size, settings["max_length"], g)).to(runtime.device)
+        prompt = scorer.init_prompt(length, "vocab", g)
+        ours = OurStep(scorer, prompt, runtime, settings["learning_rate"])
+        with FlopCounterMode(display=False) as counter:
+            ours(batch)
+        flops = counter.get_total_flops()
+        peft = PeftStep(scorer, spec["scorer"], length, runtime, settings["learning_rate"])
+        ours(batch), peft(batch)  # warm-up
+        ours_times, peft_times = [], []
+        for _ in range(repeats):  # interleaved, so machine noise hits both alike
+            ours_times += timed(lambda: ours(batch), 1)
+            peft_times += timed(lambda: peft(batch), 1)
+        peft.unload()
+        eval_items = synthetic_batch(scorer, 64, settings["max_length"], g)
+        eval_times = timed(lambda: predict(scorer, prompt, eval_items, 64, runtime), max(2, repeats // 3))
+        ours_s, peft_s = statistics.median(ours_times), statistics.median(peft_times)
+        rows.append(
+            {
+                "backbone": name,
+                "precision": runtime.precision,
+                "shape": f"{batch_size} x ({length} prompt + {settings['max_length']} text)",
+                "train_ex_per_s": batch_size / ours_s,
+                "train_gflop_per_step": flops / 1e9,
+                "mfu": flops / ours_s / peaks[runtime.precision],
+                "peft_train_ex_per_s": batch_size / peft_s,
+                "ours_over_peft": peft_s / ours_s,
+                "eval_ex_per_s": 64 / statistics.median(eval_times),
+            }
+        )
+    return rows
+
+
+# --- real length distribution ----------------------------------------------------------------
+
+
+def study_items(scorer, config, data_dir, per_task: int):
+    """Training examples of every study task, tokenised with each task's template: the
+    length distribution a study trains on."""
+    items = []
+    for task in config["study"]["tasks"]:
+        entry = config["tasks"][task]
+        rows = data.load_local(data_dir, entry["local"] or task, entry["labels"])["train"][:per_task]
+        scorer.task = cfg.task_spec(config, task, scorer.family)
+        items += [Encoded(x.ids, x.label % 2, x.read_index) for x in scorer.encode(rows)]
+    return items
+
+
+def real_section(name, spec, manifest, settings, config, data_dir, steps, threads) -> dict:
+    import datasets
+    from peft import PromptTuningConfig, get_peft_model
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    runtime = setup_runtime(threads, settings["precision"])
+    task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
+    scorer = load_scorer(manifest, spec, task, settings["max_length"], runtime)
+    items = study_items(scorer, config, data_dir, per_task=max(1, steps * settings["batch_size"] // len(config["study"]["tasks"])))
+    g = torch.Generator().manual_seed(0)
+    ours = OurStep(scorer, scorer.init_prompt(settings["prompt_length"], "vocab", g), runtime, settings["learning_rate"])
+    batches = training_batches(items, settings["batch_size"], g)
+    ours(scorer.collate(next(batches)))
+    start = time.perf_counter()
+    for _ in range(steps):
+        ours(scorer.collate(next(batches)))
+    ours_rate = steps * settings["batch_size"] / (time.perf_counter() - start)
+
+    length = settings["prompt_length"]
+    model = get_peft_model(scorer.model, PromptTuningConfig(task_type=PEFT_TASK_TYPES[spec["scorer"]], num_virtual_tokens=length))
+    labels = scorer.label_vectors
+
+    class PromptTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            target = inputs.pop("labels")
+            hidden = model(**inputs).last_hidden_state[:, length:]
+            weights = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = F.normalize(((hidden * weights).sum(1) / weights.sum(1)).float(), dim=-1)
+            return F.cross_entropy(scorer.scale * pooled @ labels.T, target)
+
+    dataset = datasets.Dataset.from_list([{"input_ids": x.ids, "labels": x.label} for x in items])
+    args = TrainingArguments(
+        output_dir=str(REPO / "results" / "benchmarks" / "trainer"),
+        per_device_train_batch_size=settings["batch_size"],
+        max_steps=steps,
+        learning_rate=settings["learning_rate"],
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+        use_cpu=runtime.device.type == "cpu",
+    )
+    trainer = PromptTrainer(model=model, args=args, train_dataset=dataset, data_collator=DataCollatorWithPadding(scorer.tokenizer))
+    metrics = trainer.train().metrics
+    model.unload()
+    return {
+        "backbone": name,
+        "examples": len(items),
+        "ours_ex_per_s": ours_rate,
+        "ours_precision": runtime.precision,
+        "peft_trainer_ex_per_s": metrics["train_samples_per_second"],
+        "ours_over_peft_trainer": ours_rate / metrics["train_samples_per_second"],
+    }
+
+
+# --- fixed cost of a job ---------------------------------------------------------------------
+
+
+def fixed_section(name, spec, manifest, settings, study_dir: Path) -> dict:
+    """Seconds a fresh process needs to import everything and load the backbone, against the
+    median wall time of the zero-shot jobs of a finished study."""
+    code = (
+        "import json, sys, time; t = time.perf_counter();"
+        "from prompt_transfer.runtime import setup_runtime; from prompt_transfer.scorers import load_scorer;"
+        "from prompt_transfer import evaluation, data, prompts;"
+        f"load_scorer({str(manifest)!r}, json.loads(sys.argv[1]), json.loads(sys.argv[2]), {settings['max_length']}, setup_runtime(1, 'auto'));"
+        "print(time.perf_counter() - t)"
+    )
+    task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
+    seconds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code, json.dumps(spec), json.dumps(task)], check=True, capture_output=True, env={"PYTHONPATH": str(REPO / "src"), "PATH": ""})
+        seconds.append(time.perf_counter() - start)
+    job_times = [float(f.read_text().splitlines()[1].split("\t")[0]) for f in study_dir.glob(f"results/benchmarks/evaluate_transfer/{name}/*.tsv")]
+    fixed = statistics.median(seconds)
+    median_job = statistics.median(job_times) if job_times else float("nan")
+    return {"backbone": name, "fixed_seconds": fixed, "median_job_seconds": median_job, "jobs": len(job_times), "fixed_share": fixed / median_job}
+
+
+def show(title: str, rows: list[dict]) -> None:
+    import pandas as pd
+
+    print(f"\n== {title}")
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backbones", nargs="+", default=["minilm"])
+    p.add_argument("--sections", nargs="+", default=["peak", "step", "real", "fixed"], choices=["peak", "step", "real", "fixed"])
+    p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    p.add_argument("--study-dir", default=str(REPO), help="a finished study, for the 'fixed' section")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=15, help="timed training steps per implementation")
+    p.add_argument("--real-steps", type=int, default=40)
+    p.add_argument("--json", default=None, help="also write all tables here")
+    a = p.parse_args()
+
+    config = cfg.load_config(yaml.safe_load((REPO / "config.yaml").read_text()) | {"data_dir": a.data_dir})
+    torch.set_num_threads(a.threads)
+    out = {}
+    peaks = {"fp32": matmul_peak(torch.float32)}
+    if bf16_supported(torch.device("cpu")) or torch.cuda.is_available():
+        peaks["bf16"] = matmul_peak(torch.bfloat16)
+    if "peak" in a.sections:
+        out["peak"] = [{"dtype": k, "gflop_per_s": v / 1e9} for k, v in peaks.items()]
+        show(f"dense matmul peak ({a.threads} threads)", out["peak"])
+    for name in a.backbones:
+        spec = cfg.backbone_spec(config, name)
+        manifest = Path(config["models_dir"]) / name / "model.json"
+        if not manifest.is_file():
+            backbones.materialize(spec, manifest.parent)
+        settings = cfg.training_settings(config, name, config["study"]["tasks"][0])
+        if "step" in a.sections:
+            out.setdefault("step", []).extend(step_section(name, spec, manifest, settings, list(peaks), a.repeats, peaks, a.threads))
+        if "real" in a.sections:
+            out.setdefault("real", []).append(real_section(name, spec, manifest, settings, config, a.data_dir, a.real_steps, a.threads))
+        if "fixed" in a.sections:
+            out.setdefault("fixed", []).append(fixed_section(name, spec, manifest, settings, Path(a.study_dir)))
+    for section in ("step", "real", "fixed"):
+        if section in out:
+            show(section, out[section])
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

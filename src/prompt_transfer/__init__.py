@@ -1,0 +1,1 @@
+"""Prompt transferability (Su et al., NAACL 2022): data, scorers, training, evaluation, plots."""

@@ -1,0 +1,167 @@
+"""Reliability: the same answer twice, survival of a killed job, loud refusal of bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+from conftest import REPO, prepare_sst2, sentiment_task
+from test_workflow import BACKBONE, overlay, snakemake
+
+from prompt_transfer import backbones, evaluation
+from prompt_transfer.prompts import PromptShapeError, save_prompt
+from prompt_transfer.training import DivergedError, run_train_job
+
+SETTINGS = {
+    "prompt_length": 4,
+    "prompt_init": "vocab",
+    "init_std": 0.02,
+    "learning_rate": 0.05,
+    "weight_decay": 0.0,
+    "warmup_steps": 2,
+    "batch_size": 8,
+    "max_steps": 12,
+    "eval_interval": 4,
+    "early_stopping_patience": 0,
+    "max_length": 32,
+    "grad_clip": 1.0,
+    "seed": 0,
+    "precision": "auto",
+}
+TINY = {
+    "name": "tiny",
+    "scorer": "embedding",
+    "scorer_options": {"scale": 20.0},
+    "source": {"tiny": {"hidden_size": 32, "layers": 2, "heads": 2, "intermediate_size": 64, "vocab_words": 2000, "extra_words": [], "seed": 0}},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_manifest(tmp_path_factory, shared_data):
+    spec = {**TINY, "source": {"tiny": {**TINY["source"]["tiny"], "corpus": [str(shared_data / "sst2" / "train.jsonl")]}}}
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    backbones.materialize(spec, out)
+    return out / "model.json"
+
+
+@pytest.fixture(scope="module")
+def sst2_dir(tmp_path_factory, shared_data):
+    return prepare_sst2(shared_data, tmp_path_factory.mktemp("sst2"), 300, 40, 60)
+
+
+def train(manifest, data_dir, out_dir, settings=SETTINGS, **kwargs):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "prompt.safetensors", out_dir / "log.csv", out_dir / "metrics.json"]
+    run_train_job(manifest, TINY, sentiment_task(), settings, data_dir, *paths, threads=1, **kwargs)
+    return paths
+
+
+def test_same_seed_gives_bit_identical_prompts_and_results(tiny_manifest, sst2_dir, tmp_path):
+    first = train(tiny_manifest, sst2_dir, tmp_path / "a")
+    second = train(tiny_manifest, sst2_dir, tmp_path / "b")
+    assert first[0].read_bytes() == second[0].read_bytes()
+    logs = [pd.read_csv(p[1]).drop(columns="wall_seconds") for p in (first, second)]
+    pd.testing.assert_frame_equal(*logs)
+    results = []
+    for paths in (first, second):
+        out = paths[0].parent / "transfer.json"
+        settings = {"max_length": 32, "precision": "auto", "batch_size": 16}
+        evaluation.run_transfer_job(tiny_manifest, TINY, sentiment_task(), settings, paths[0], sst2_dir, out, threads=1)
+        results.append({k: v for k, v in json.loads(out.read_text()).items() if k != "prompt"})  # the path differs
+    assert results[0] == results[1]
+    assert results[0]["seed"] == 0  # the seed is recorded with every result
+
+
+def test_different_seeds_give_different_prompts(tiny_manifest, sst2_dir, tmp_path):
+    a = train(tiny_manifest, sst2_dir, tmp_path / "a")
+    b = train(tiny_manifest, sst2_dir, tmp_path / "b", settings={**SETTINGS, "seed": 1})
+    assert a[0].read_bytes() != b[0].read_bytes()
+    assert json.loads(b[2].read_text())["settings"]["seed"] == 1
+
+
+def train_command(manifest, data_dir, out_dir, settings, checkpoint, interval=50):
+    return [
+        sys.executable, str(REPO / "workflow_scripts" / "train_prompt.py"),
+        "--model", str(manifest), "--backbone", json.dumps(TINY), "--task", json.dumps(sentiment_task()),
+        "--settings", json.dumps(settings), "--data-dir", str(data_dir),
+        "--prompt", str(out_dir / "prompt.safetensors"), "--train-log", str(out_dir / "log.csv"),
+        "--metrics", str(out_dir / "metrics.json"), "--threads", "1", "--checkpoint", str(checkpoint), "--checkpoint-interval", str(interval),
+    ]  # fmt: skip
+
+
+def wait_for(path, process, seconds=600):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, "the job ended before it saved a checkpoint"
+        assert time.monotonic() < deadline, f"no checkpoint at {path} after {seconds} s"
+        time.sleep(0.02)
+
+
+def test_a_killed_training_job_resumes_to_the_same_prompt(tiny_manifest, sst2_dir, tmp_path):
+    settings = {**SETTINGS, "max_steps": 600, "eval_interval": 200}
+    reference = train(tiny_manifest, sst2_dir, tmp_path / "reference", settings=settings)
+
+    out, checkpoint = tmp_path / "killed", tmp_path / "state.safetensors"
+    out.mkdir()
+    job = subprocess.Popen(train_command(tiny_manifest, sst2_dir, out, settings, checkpoint), stderr=subprocess.DEVNULL)
+    wait_for(checkpoint, job)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert not (out / "prompt.safetensors").exists() and not list(out.glob("*.tmp"))  # nothing half-written
+
+    subprocess.run(train_command(tiny_manifest, sst2_dir, out, settings, checkpoint), check=True, stderr=subprocess.DEVNULL)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["resumed_from_step"] >= 50
+    assert (out / "prompt.safetensors").read_bytes() == reference[0].read_bytes()
+    resumed, uninterrupted = (pd.read_csv(p).drop(columns="wall_seconds") for p in (out / "log.csv", reference[1]))
+    pd.testing.assert_frame_equal(resumed, uninterrupted)
+    assert not checkpoint.exists()  # cleared once the outputs are written
+
+
+def test_rerunning_the_workflow_after_a_kill_resumes(tmp_path, shared_data):
+    """SIGKILL the whole Snakemake run mid-training; a plain re-run resumes the training job."""
+    change = overlay(tmp_path, "long.yaml", {"study": {"tasks": ["sst2"]}, "training": {"max_steps": 600, "eval_interval": 200}, "checkpoint_interval": 50})
+    target = f"results/prompts/{BACKBONE}/sst2.safetensors"
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2", target]
+    cmd += ["--config", f"data_dir={shared_data}", "--configfile", str(REPO / "tests/config/tiny.yaml"), str(change)]
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_for(tmp_path / f"results/checkpoints/train_prompt/{BACKBONE}/sst2.safetensors", run)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert not (tmp_path / target).exists()
+
+    snakemake(tmp_path, "--unlock", configfiles=[change], data_dir=shared_data)  # the killed run's lock
+    snakemake(tmp_path, target, configfiles=[change], data_dir=shared_data)
+    metrics = json.loads((tmp_path / f"results/prompts/{BACKBONE}/sst2.metrics.json").read_text())
+    assert metrics["resumed_from_step"] >= 50 and metrics["steps_run"] == 600
+
+
+def test_a_diverging_loss_fails_and_writes_no_prompt(tiny_manifest, sst2_dir, tmp_path, monkeypatch):
+    from prompt_transfer.scorers import EmbeddingScorer
+
+    real = EmbeddingScorer.logits
+
+    def diverging(self, prompt, batch):
+        logits = real(self, prompt, batch)
+        return logits * float("nan") if torch.is_grad_enabled() else logits  # training steps only
+
+    monkeypatch.setattr(EmbeddingScorer, "logits", diverging)
+    with pytest.raises(DivergedError, match="training loss is nan at step 1"):
+        train(tiny_manifest, sst2_dir, tmp_path)
+    assert not list(tmp_path.glob("*.safetensors")) and not list(tmp_path.glob("*.csv"))
+
+
+def test_a_prompt_of_the_wrong_shape_is_refused_by_name(tiny_manifest, sst2_dir, tmp_path):
+    wrong = tmp_path / "other_backbone.safetensors"
+    save_prompt(wrong, torch.zeros(4, 48), {"task": "sst2"})
+    settings = {"max_length": 32, "precision": "auto", "batch_size": 16}
+    with pytest.raises(PromptShapeError, match=r"other_backbone.safetensors: prompt of shape \[4, 48\] does not fit this backbone \(\[L, 32\]\)"):
+        evaluation.run_transfer_job(tiny_manifest, TINY, sentiment_task(), settings, wrong, sst2_dir, tmp_path / "out.json", threads=1)
+    assert not (tmp_path / "out.json").exists()
