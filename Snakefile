@@ -20,11 +20,20 @@ os.environ.update(PYTHONPATH=SRC)
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+# `snakemake --report results/report.html`: this text, then every output wrapped in report().
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/train.smk"
 include: "rules/transfer.smk"
+include: "rules/tpt.smk"
+include: "rules/projector.smk"
+include: "rules/neurons.smk"
+include: "rules/indicators.smk"
+include: "rules/benchmarks.smk"
 
 
 rule all:
@@ -32,3 +41,4 @@ rule all:
     input:
         "results/heatmap.pdf",
         expand("results/transfer/{backbone}/summary.csv", backbone=BACKBONES),
+        "results/benchmarks.csv",

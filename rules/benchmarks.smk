@@ -1,0 +1,45 @@
+"""Wall time and peak memory of every compute job of the study, in results/benchmarks.csv.
+
+Every compute rule writes `benchmark: "results/benchmarks/<rule>/<wildcards...>.tsv"`; listing
+its jobs in BENCHMARKED_JOBS (one line per rule) puts them in the table.
+"""
+
+from prompt_transfer.benchmarks import jobs_of
+
+BENCHMARKED_JOBS = [
+    *jobs_of("prepare_data", task=TASKS),
+    *jobs_of("materialize_backbone", backbone=BACKBONES),
+    *jobs_of("train_prompt", backbone=BACKBONES, task=TASKS),
+    *jobs_of("evaluate_transfer", backbone=BACKBONES, source=TASKS, target=TASKS),
+    *jobs_of("evaluate_baselines", backbone=BACKBONES, target=TASKS),
+]
+
+
+rule collect_benchmarks:
+    """Every compute job's wall seconds and peak memory in one table."""
+    input:
+        lambda wc: [
+            getattr(rules, job["rule"]).benchmark.format(**job["wildcards"])
+            for job in BENCHMARKED_JOBS
+        ],
+    output:
+        report(
+            "results/benchmarks.csv",
+            caption="../report/benchmarks.rst",
+            category="Compute cost",
+        ),
+    log:
+        "results/logs/collect_benchmarks.log",
+    # Reads small files only: on a cluster it runs where Snakemake runs instead of queueing.
+    localrule: True
+    conda:
+        "../envs/workflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        jobs=as_json(BENCHMARKED_JOBS),
+    shell:
+        f"python {SCRIPTS}/collect_benchmarks.py"
+        " --jobs {params.jobs:q} --benchmarks {input} --out {output} --log-file {log}"
