@@ -242,26 +242,41 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
 # --- fixed cost of a job ---------------------------------------------------------------------
 
 
-def fixed_section(name, spec, manifest, settings, study_dir: Path) -> dict:
-    """Seconds a fresh process needs to import everything and load the backbone, against the
-    median wall time of the zero-shot jobs of a finished study."""
-    code = (
-        "import json, sys, time; t = time.perf_counter();"
-        "from prompt_transfer.runtime import setup_runtime; from prompt_transfer.scorers import load_scorer;"
-        "from prompt_transfer import evaluation, data, prompts;"
-        f"load_scorer({str(manifest)!r}, json.loads(sys.argv[1]), json.loads(sys.argv[2]), {settings['max_length']}, setup_runtime(1, 'auto'));"
-        "print(time.perf_counter() - t)"
-    )
-    task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
+def fresh_process_seconds(code: str, *args: str) -> float:
+    """Median wall time of three fresh `python -c code` processes."""
     seconds = []
     for _ in range(3):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code, json.dumps(spec), json.dumps(task)], check=True, capture_output=True, env={"PYTHONPATH": str(REPO / "src"), "PATH": ""})
+        env = {"PYTHONPATH": str(REPO / "src"), "PATH": ""}
+        subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, env=env)
         seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def fixed_section(name, spec, manifest, settings, study_dir: Path) -> dict:
+    """The fixed cost of a zero-shot job against the median wall time of the zero-shot jobs of a
+    finished study: a job that loads everything itself (imports and backbone), and a job served
+    by a warm worker (prompt_transfer.worker), which only starts Python and imports the client."""
+    load = (
+        "import json, sys;"
+        "from prompt_transfer.runtime import setup_runtime; from prompt_transfer.scorers import load_scorer;"
+        "from prompt_transfer import evaluation, data, prompts;"
+        f"load_scorer({str(manifest)!r}, json.loads(sys.argv[1]), json.loads(sys.argv[2]), {settings['max_length']}, setup_runtime(1, 'auto'))"
+    )
+    task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
+    standalone = fresh_process_seconds(load, json.dumps(spec), json.dumps(task))
+    client = fresh_process_seconds("from prompt_transfer import cli, worker")
     job_times = [float(f.read_text().splitlines()[1].split("\t")[0]) for f in study_dir.glob(f"results/benchmarks/evaluate_transfer/{name}/*.tsv")]
-    fixed = statistics.median(seconds)
     median_job = statistics.median(job_times) if job_times else float("nan")
-    return {"backbone": name, "fixed_seconds": fixed, "median_job_seconds": median_job, "jobs": len(job_times), "fixed_share": fixed / median_job}
+    return {
+        "backbone": name,
+        "jobs": len(job_times),
+        "median_job_seconds": median_job,
+        "standalone_fixed_seconds": standalone,
+        "standalone_share": standalone / median_job,
+        "worker_client_seconds": client,
+        "worker_client_share": client / median_job,
+    }
 
 
 def show(title: str, rows: list[dict]) -> None:
