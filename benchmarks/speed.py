@@ -123,9 +123,6 @@ class PeftStep:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
 
-    def unload(self):
-        self.model.unload()  # give the scorer its plain backbone back
-
 
 def step_section(name, spec, manifest, settings, precisions, repeats, peaks, threads) -> list[dict]:
     from torch.utils.flop_counter import FlopCounterMode
@@ -149,7 +146,6 @@ def step_section(name, spec, manifest, settings, precisions, repeats, peaks, thr
         for _ in range(repeats):  # interleaved, so machine noise hits both alike
             ours_times += timed(lambda: ours(batch), 1)
             peft_times += timed(lambda: peft(batch), 1)
-        peft.unload()
         eval_items = synthetic_batch(scorer, 64, settings["max_length"], g)
         eval_times = timed(lambda: predict(scorer, prompt, eval_items, 64, runtime), max(2, repeats // 3))
         ours_s, peft_s = statistics.median(ours_times), statistics.median(peft_times)
@@ -224,11 +220,11 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
         save_strategy="no",
         logging_strategy="no",
         disable_tqdm=True,
+        remove_unused_columns=False,  # keep `labels` for the custom loss (PEFT hides the model signature)
         use_cpu=runtime.device.type == "cpu",
     )
     trainer = PromptTrainer(model=model, args=args, train_dataset=dataset, data_collator=DataCollatorWithPadding(scorer.tokenizer))
     metrics = trainer.train().metrics
-    model.unload()
     return {
         "backbone": name,
         "examples": len(items),
