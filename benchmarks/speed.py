@@ -13,6 +13,9 @@ Sections (all printed as tables; --json also writes them):
          padding, detected precision) against PEFT + HF Trainer with its default settings.
   fixed  the fixed cost of one job (process start, imports, model load) against the median
          zero-shot job time of a finished study (results/benchmarks/evaluate_transfer/...).
+  precision
+         the bf16 accuracy check: a finished study's own prompts of --precision-tasks scored on
+         their validation splits in fp32 and in bf16, and whether they agree within 0.5 points.
 """
 
 from __future__ import annotations
@@ -235,6 +238,29 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
     }
 
 
+# --- bf16 against fp32 accuracy --------------------------------------------------------------
+
+
+def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list[str], threads) -> list[dict]:
+    """Each task's own prompt from a finished study, scored on its validation split in fp32 and
+    in bf16 (the precision the study trains and evaluates in where the hardware has it)."""
+    from prompt_transfer.evaluation import Session, accuracy
+    from prompt_transfer.prompts import load_prompt
+
+    session, rows = Session(), []
+    for task in tasks:
+        settings = cfg.training_settings(config, name, task) | {"batch_size": config["evaluation"]["batch_size"]}
+        task_spec = cfg.task_spec(config, task, spec["scorer"])
+        scores = {}
+        for precision in ("fp32", "bf16"):
+            runtime, scorer, items = session.open(manifest, spec, task_spec, settings | {"precision": precision}, study_dir / "results" / "data" / task, threads)
+            prompt, _ = load_prompt(study_dir / "results" / "prompts" / name / f"{task}.safetensors", scorer.hidden_size)
+            scores[precision] = accuracy(scorer, prompt, items, settings["batch_size"], runtime)
+        delta = 100 * abs(scores["bf16"] - scores["fp32"])
+        rows.append({"backbone": name, "task": task, "examples": len(items), "fp32": scores["fp32"], "bf16": scores["bf16"], "delta_points": delta, "within_0.5": delta <= 0.5})
+    return rows
+
+
 # --- fixed cost of a job ---------------------------------------------------------------------
 
 
@@ -285,9 +311,10 @@ def show(title: str, rows: list[dict]) -> None:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backbones", nargs="+", default=["minilm"])
-    p.add_argument("--sections", nargs="+", default=["peak", "step", "real", "fixed"], choices=["peak", "step", "real", "fixed"])
+    p.add_argument("--sections", nargs="+", default=["peak", "step", "real", "fixed"], choices=["peak", "step", "real", "fixed", "precision"])
     p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     p.add_argument("--study-dir", default=str(REPO), help="a finished study, for the 'fixed' section")
+    p.add_argument("--precision-tasks", nargs="+", default=["sst2", "mnli"], help="tasks of the 'precision' section")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=15, help="timed training steps per implementation")
     p.add_argument("--real-steps", type=int, default=40)
@@ -297,9 +324,10 @@ def main():
     config = cfg.load_config(yaml.safe_load((REPO / "config.yaml").read_text()) | {"data_dir": a.data_dir})
     torch.set_num_threads(a.threads)
     out = {}
-    peaks = {"fp32": matmul_peak(torch.float32)}
-    if bf16_supported(torch.device("cpu")) or torch.cuda.is_available():
-        peaks["bf16"] = matmul_peak(torch.bfloat16)
+    precisions = ["fp32"] + (["bf16"] if bf16_supported(torch.device("cpu")) or torch.cuda.is_available() else [])
+    # The peaks are the reference for MFU; measured only when a section reports them.
+    measure = {"peak", "step"} & set(a.sections)
+    peaks = {p: matmul_peak(torch.float32 if p == "fp32" else torch.bfloat16) if measure else None for p in precisions}
     if "peak" in a.sections:
         out["peak"] = [{"dtype": k, "gflop_per_s": v / 1e9} for k, v in peaks.items()]
         show(f"dense matmul peak ({a.threads} threads)", out["peak"])
@@ -310,12 +338,14 @@ def main():
             backbones.materialize(spec, manifest.parent)
         settings = cfg.training_settings(config, name, config["study"]["tasks"][0])
         if "step" in a.sections:
-            out.setdefault("step", []).extend(step_section(name, spec, manifest, settings, list(peaks), a.repeats, peaks, a.threads))
+            out.setdefault("step", []).extend(step_section(name, spec, manifest, settings, precisions, a.repeats, peaks, a.threads))
         if "real" in a.sections:
             out.setdefault("real", []).append(real_section(name, spec, manifest, settings, config, a.data_dir, a.real_steps, a.threads))
         if "fixed" in a.sections:
             out.setdefault("fixed", []).append(fixed_section(name, spec, manifest, settings, Path(a.study_dir)))
-    for section in ("step", "real", "fixed"):
+        if "precision" in a.sections and "bf16" in precisions:
+            out.setdefault("precision", []).extend(precision_section(name, spec, manifest, config, Path(a.study_dir), a.precision_tasks, a.threads))
+    for section in ("step", "real", "fixed", "precision"):
         if section in out:
             show(section, out[section])
     if a.json:
