@@ -251,10 +251,10 @@ def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list
     for task in tasks:
         settings = cfg.training_settings(config, name, task) | {"batch_size": config["evaluation"]["batch_size"]}
         task_spec = cfg.task_spec(config, task, spec["scorer"])
+        prompt, _ = load_prompt(study_dir / "results" / "prompts" / name / f"{task}.safetensors")
         scores = {}
         for precision in ("fp32", "bf16"):
             runtime, scorer, items = session.open(manifest, spec, task_spec, settings | {"precision": precision}, study_dir / "results" / "data" / task, threads)
-            prompt, _ = load_prompt(study_dir / "results" / "prompts" / name / f"{task}.safetensors", scorer.hidden_size)
             scores[precision] = accuracy(scorer, prompt, items, settings["batch_size"], runtime)
         delta = 100 * abs(scores["bf16"] - scores["fp32"])
         rows.append({"backbone": name, "task": task, "examples": len(items), "fp32": scores["fp32"], "bf16": scores["bf16"], "delta_points": delta, "within_0.5": delta <= 0.5})
@@ -313,7 +313,7 @@ def main():
     p.add_argument("--backbones", nargs="+", default=["minilm"])
     p.add_argument("--sections", nargs="+", default=["peak", "step", "real", "fixed"], choices=["peak", "step", "real", "fixed", "precision"])
     p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
-    p.add_argument("--study-dir", default=str(REPO), help="a finished study, for the 'fixed' section")
+    p.add_argument("--study-dir", default=str(REPO), help="a finished study, for the 'fixed' and 'precision' sections")
     p.add_argument("--precision-tasks", nargs="+", default=["sst2", "mnli"], help="tasks of the 'precision' section")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=15, help="timed training steps per implementation")
