@@ -5,6 +5,7 @@ import copy
 import pytest
 import yaml
 from conftest import REPO
+from snakemake.utils import update_config
 
 from prompt_transfer.config import ConfigError, data_settings, load_config, task_spec, training_settings
 
@@ -65,3 +66,12 @@ def test_bad_config_is_refused_with_the_key_named(raw, change, message):
 
 def test_yaml_anchor_keys_are_allowed(raw):
     assert "x-templates" in load_config(raw)
+
+
+@pytest.mark.parametrize("study", sorted(p.name for p in (REPO / "studies").glob("*.yaml")))
+def test_every_study_file_layers_into_a_valid_config(raw, study):
+    # --configfile merges a study file into config.yaml key by key, as update_config does.
+    layered = copy.deepcopy(raw)
+    update_config(layered, yaml.safe_load((REPO / "studies" / study).read_text()))
+    layered["data_dir"] = "../shared/data"
+    load_config(layered)
