@@ -91,7 +91,8 @@ def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, s
             targets = [t for t in ordered_by_type(tasks, task_types) if t in set(table.target)]
             cols = min(3, max(1, len(targets)))
             rows = max(1, math.ceil(len(targets) / cols))
-            fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows + 0.8), squeeze=False)
+            # constrained layout keeps the two-line suptitle clear of the top row's titles
+            fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows + 0.8), squeeze=False, layout="constrained")
             for ax in axes.flat[len(targets):]:
                 ax.set_axis_off()
             if not targets:
@@ -120,7 +121,6 @@ def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, s
                 "random-init steps / transferred steps; ≥ when the transferred run starts above it)",
                 fontsize=10,
             )
-            fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
 
@@ -159,7 +159,7 @@ def indicator_scatter_grid(pairs, spearman, outcome: str, title: str):
     indicators = list(dict.fromkeys(spearman.indicator))
     cols = min(4, len(indicators))
     rows = math.ceil(len(indicators) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows + 0.8), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows + 0.8), squeeze=False, layout="constrained")
     pooled = spearman[(spearman.outcome == outcome) & (spearman.aggregation == "pooled")].set_index("indicator").rho
     for ax in axes.flat[len(indicators) :]:
         ax.set_axis_off()
@@ -170,7 +170,6 @@ def indicator_scatter_grid(pairs, spearman, outcome: str, title: str):
         ax.set_ylabel(OUTCOMES[outcome])
         ax.locator_params(axis="x", nbins=4)  # long decimals of close values would overlap
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
