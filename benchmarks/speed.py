@@ -326,8 +326,8 @@ def main():
     out = {}
     precisions = ["fp32"] + (["bf16"] if bf16_supported(torch.device("cpu")) or torch.cuda.is_available() else [])
     # The peaks are the reference for MFU; measured only when a section reports them.
-    measure = {"peak", "step"} & set(a.sections)
-    peaks = {p: matmul_peak(torch.float32 if p == "fp32" else torch.bfloat16) if measure else None for p in precisions}
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    peaks = {p: matmul_peak(dtypes[p]) for p in precisions} if {"peak", "step"} & set(a.sections) else {}
     if "peak" in a.sections:
         out["peak"] = [{"dtype": k, "gflop_per_s": v / 1e9} for k, v in peaks.items()]
         show(f"dense matmul peak ({a.threads} threads)", out["peak"])
