@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from prompt_transfer import backbones, config as cfg, data  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
-from prompt_transfer.runtime import bf16_supported, setup_runtime  # noqa: E402
+from prompt_transfer.runtime import bf16_supported, prepare_frozen_backbone, setup_runtime  # noqa: E402
 from prompt_transfer.scorers import Encoded, load_scorer  # noqa: E402
 from prompt_transfer.training import training_batches  # noqa: E402
 
@@ -134,12 +134,15 @@ def step_section(name, spec, manifest, settings, precisions, repeats, peaks, thr
     for precision in precisions:
         runtime = setup_runtime(threads, precision)
         task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
+        # PEFT and evaluation get the backbone as loaded; our step gets it as a training job does.
         scorer = load_scorer(manifest, spec, task, settings["max_length"], runtime)
+        trained = load_scorer(manifest, spec, task, settings["max_length"], runtime)
+        prepare_frozen_backbone(trained.model, runtime)
         g = torch.Generator().manual_seed(0)
         length, batch_size = settings["prompt_length"], settings["batch_size"]
         batch = scorer.collate(synthetic_batch(scorer, batch_size, settings["max_length"], g)).to(runtime.device)
         prompt = scorer.init_prompt(length, "vocab", g)
-        ours = OurStep(scorer, prompt, runtime, settings["learning_rate"])
+        ours = OurStep(trained, prompt, runtime, settings["learning_rate"])
         with FlopCounterMode(display=False) as counter:
             ours(batch)
         flops = counter.get_total_flops()
@@ -192,8 +195,10 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
     task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
     scorer = load_scorer(manifest, spec, task, settings["max_length"], runtime)
     items = study_items(scorer, config, data_dir, per_task=max(1, steps * settings["batch_size"] // len(config["study"]["tasks"])))
+    trained = load_scorer(manifest, spec, task, settings["max_length"], runtime)
+    prepare_frozen_backbone(trained.model, runtime)
     g = torch.Generator().manual_seed(0)
-    ours = OurStep(scorer, scorer.init_prompt(settings["prompt_length"], "vocab", g), runtime, settings["learning_rate"])
+    ours = OurStep(trained, scorer.init_prompt(settings["prompt_length"], "vocab", g), runtime, settings["learning_rate"])
     batches = training_batches(items, settings["batch_size"], g)
     ours(scorer.collate(next(batches)))
     start = time.perf_counter()

@@ -132,3 +132,37 @@ def test_unknown_template_field_is_named(tiny_backbones, sst2_rows):
     task = {**sentiment_task(), "templates": {"default": "{sentence}"}}
     with pytest.raises(ValueError, match="unknown field 'sentence'"):
         scorer_for(tiny_backbones, "embedding", task).encode(sst2_rows[:2])
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_bf16_training_preparation_keeps_the_logits(tiny_backbones, family, sst2_rows):
+    """Training jobs store the frozen Linear weights in bf16, autocast's own rounding of them,
+    so the logits stay bit-equal; on CPU attention becomes plain matrix products; fp32 untouched."""
+    from prompt_transfer.backbones import build_tiny_model
+    from prompt_transfer.runtime import prepare_frozen_backbone
+
+    tokenizer = tiny_backbones[family][1]
+    bf16 = setup_runtime(threads=2, precision="bf16")
+    models = [build_tiny_model(family, len(tokenizer), hidden_size=32, layers=2, heads=2, intermediate_size=64).eval().requires_grad_(False) for _ in range(3)]
+    reference, prepared, untouched = models
+    original_attention = reference.config._attn_implementation
+    reference.set_attn_implementation("eager")
+    scorers = [make_scorer(family, m, tokenizer, sentiment_task(), 32) for m in (reference, prepared)]
+    prepare_frozen_backbone(prepared, bf16)
+    prepare_frozen_backbone(untouched, FP32)
+
+    assert prepared.config._attn_implementation == "eager"
+    embedding_weights = {id(p) for p in prepared.get_input_embeddings().parameters()}
+    linears = [m for m in prepared.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all((m.weight.dtype == torch.bfloat16) != (id(m.weight) in embedding_weights) for m in linears)
+    assert prepared.get_input_embeddings().weight.dtype == torch.float32
+    assert untouched.config._attn_implementation == original_attention
+    assert all(p.dtype == torch.float32 for p in untouched.parameters())
+
+    batch = scorers[0].collate(scorers[0].encode(sst2_rows[:8]))
+    prompt = torch.nn.Parameter(scorers[0].init_prompt(4, "vocab", torch.Generator().manual_seed(0)))
+    with bf16.autocast():
+        expected, logits = (s.logits(prompt, batch) for s in scorers)
+    assert torch.equal(expected, logits)
+    F.cross_entropy(logits.float(), batch.labels).backward()
+    assert prompt.grad is not None and torch.isfinite(prompt.grad).all() and prompt.grad.abs().sum() > 0

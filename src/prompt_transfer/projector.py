@@ -37,7 +37,7 @@ from .data import read_split
 from .evaluation import accuracy
 from .io import load_tensors, save_tensors, write_csv
 from .prompts import PromptShapeError, load_prompt, save_prompt
-from .runtime import Runtime, seed_everything, setup_runtime
+from .runtime import Runtime, prepare_frozen_backbone, seed_everything, setup_runtime
 from .scorers import Encoded, Scorer, make_scorer
 from .training import LOG_COLUMNS, DivergedError, training_batches
 
@@ -244,6 +244,7 @@ def run_task_job(manifest, backbone: dict, job: dict, source_prompts, data_dirs,
         scorer = make_scorer(backbone["scorer"], model, tokenizer, scoring["task"], scoring["max_length"], backbone.get("scorer_options"))
         train, dev = (scorer.encode(read_split(data_dir, split)) for split in ("train", "dev"))
         tasks.append(ProjectionTask(scorer, prompt.to(runtime.device), train, dev))
+    prepare_frozen_backbone(model, runtime)
     projector = _new_projector(sources, tasks[0].scorer.hidden_size, settings).to(runtime.device)
     generator = seed_everything(settings["seed"])
     result = train_task(projector, tasks, settings, runtime, generator, job["eval_batch_size"])

@@ -238,7 +238,7 @@ def run_train_job(
     from .data import read_split
     from .io import write_csv, write_json
     from .prompts import load_prompt, save_prompt
-    from .runtime import seed_everything, setup_runtime
+    from .runtime import prepare_frozen_backbone, seed_everything, setup_runtime
     from .scorers import load_scorer
 
     runtime = setup_runtime(threads, settings["precision"])
@@ -253,6 +253,7 @@ def run_train_job(
         init_generator = torch.Generator().manual_seed(stable_seed(settings["seed"], "init", task["name"]))
         init = scorer.init_prompt(settings["prompt_length"], settings["prompt_init"], init_generator, settings["init_std"])
         init_info = {"kind": settings["prompt_init"]}
+    prepare_frozen_backbone(scorer.model, runtime)
     checkpointing = None
     if checkpoint_path and checkpoint_interval:
         inputs = [Path(data_dir) / "train.jsonl", Path(data_dir) / "dev.jsonl", *([init_path] if init_path else [])]
