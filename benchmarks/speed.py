@@ -15,7 +15,8 @@ Sections (all printed as tables; --json also writes them):
          zero-shot job time of a finished study (results/benchmarks/evaluate_transfer/...).
   precision
          the bf16 accuracy check: a finished study's own prompts of --precision-tasks scored on
-         their validation splits in fp32 and in bf16, and whether they agree within 0.5 points.
+         their validation samples (or, --precision-full-split, the whole validation splits) in
+         fp32 and in bf16, and whether they agree within 0.5 points.
 """
 
 from __future__ import annotations
@@ -246,9 +247,10 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
 # --- bf16 against fp32 accuracy --------------------------------------------------------------
 
 
-def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list[str], threads) -> list[dict]:
-    """Each task's own prompt from a finished study, scored on its validation split in fp32 and
-    in bf16 (the precision the study trains and evaluates in where the hardware has it)."""
+def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list[str], threads, full_split_dir=None) -> list[dict]:
+    """Each task's own prompt from a finished study, scored in fp32 and in bf16 (the precision
+    the study trains and evaluates in where the hardware has it) on the study's validation
+    sample, or with `full_split_dir` on the task's whole validation split found there."""
     from prompt_transfer.evaluation import Session, accuracy
     from prompt_transfer.prompts import load_prompt
 
@@ -257,9 +259,12 @@ def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list
         settings = cfg.training_settings(config, name, task) | {"batch_size": config["evaluation"]["batch_size"]}
         task_spec = cfg.task_spec(config, task, spec["scorer"])
         prompt, _ = load_prompt(study_dir / "results" / "prompts" / name / f"{task}.safetensors")
-        scores = {}
+        scores, items = {}, None
         for precision in ("fp32", "bf16"):
-            runtime, scorer, items = session.open(manifest, spec, task_spec, settings | {"precision": precision}, study_dir / "results" / "data" / task, threads)
+            runtime, scorer, sample = session.open(manifest, spec, task_spec, settings | {"precision": precision}, study_dir / "results" / "data" / task, threads)
+            if items is None:
+                entry = config["tasks"][task]
+                items = scorer.encode(data.load_local(full_split_dir, entry["local"] or task, entry["labels"])["validation"]) if full_split_dir else sample
             scores[precision] = accuracy(scorer, prompt, items, settings["batch_size"], runtime)
         delta = 100 * abs(scores["bf16"] - scores["fp32"])
         rows.append({"backbone": name, "task": task, "examples": len(items), "fp32": scores["fp32"], "bf16": scores["bf16"], "delta_points": delta, "within_0.5": delta <= 0.5})
@@ -320,6 +325,7 @@ def main():
     p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     p.add_argument("--study-dir", default=str(REPO), help="a finished study, for the 'fixed' and 'precision' sections")
     p.add_argument("--precision-tasks", nargs="+", default=["sst2", "mnli"], help="tasks of the 'precision' section")
+    p.add_argument("--precision-full-split", action="store_true", help="'precision' on each task's whole validation split in --data-dir, not the study's sample")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=15, help="timed training steps per implementation")
     p.add_argument("--real-steps", type=int, default=40)
@@ -349,7 +355,7 @@ def main():
         if "fixed" in a.sections:
             out.setdefault("fixed", []).append(fixed_section(name, spec, manifest, settings, Path(a.study_dir)))
         if "precision" in a.sections and "bf16" in precisions:
-            out.setdefault("precision", []).extend(precision_section(name, spec, manifest, config, Path(a.study_dir), a.precision_tasks, a.threads))
+            out.setdefault("precision", []).extend(precision_section(name, spec, manifest, config, Path(a.study_dir), a.precision_tasks, a.threads, a.data_dir if a.precision_full_split else None))
     for section in ("step", "real", "fixed", "precision"):
         if section in out:
             show(section, out[section])

@@ -139,7 +139,7 @@ def test_bf16_training_preparation_keeps_the_logits(tiny_backbones, family, sst2
     """Training jobs store the frozen Linear weights in bf16, autocast's own rounding of them,
     so the logits stay bit-equal; on CPU attention becomes plain matrix products; fp32 untouched."""
     from prompt_transfer.backbones import build_tiny_model
-    from prompt_transfer.runtime import prepare_frozen_backbone
+    from prompt_transfer.runtime import evaluation_attention, prepare_frozen_backbone
 
     tokenizer = tiny_backbones[family][1]
     bf16 = setup_runtime(threads=2, precision="bf16")
@@ -164,5 +164,8 @@ def test_bf16_training_preparation_keeps_the_logits(tiny_backbones, family, sst2
     with bf16.autocast():
         expected, logits = (s.logits(prompt, batch) for s in scorers)
     assert torch.equal(expected, logits)
+    with evaluation_attention(prepared):  # evaluation during training runs as evaluation jobs do
+        assert prepared.config._attn_implementation == original_attention
+    assert prepared.config._attn_implementation == "eager"
     F.cross_entropy(logits.float(), batch.labels).backward()
     assert prompt.grad is not None and torch.isfinite(prompt.grad).all() and prompt.grad.abs().sum() > 0

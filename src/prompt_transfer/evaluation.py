@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .runtime import Runtime
+from .runtime import Runtime, evaluation_attention
 from .scorers import Encoded, Scorer
 
 
@@ -21,12 +21,13 @@ def predict(scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], b
     predictions = torch.empty(len(items), dtype=torch.long)
     if prompt is not None:
         prompt = prompt.to(runtime.device)
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        batch = scorer.collate([items[i] for i in index]).to(runtime.device)
-        with runtime.autocast():
-            logits = scorer.logits(prompt, batch)
-        predictions[index] = logits.argmax(-1).cpu()
+    with evaluation_attention(scorer.model):
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            batch = scorer.collate([items[i] for i in index]).to(runtime.device)
+            with runtime.autocast():
+                logits = scorer.logits(prompt, batch)
+            predictions[index] = logits.argmax(-1).cpu()
     return predictions
 
 

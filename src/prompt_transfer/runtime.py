@@ -100,8 +100,9 @@ def prepare_frozen_backbone(model: torch.nn.Module, runtime: Runtime) -> None:
       makes is this same rounding, so the logits do not change. Weights tied to the input
       embeddings stay as they are: prompts are initialised from, and live next to, those.
     - On CPU, attention runs as plain matrix products ("eager"): torch's CPU attention kernel
-      is slow in the bf16 backward pass (MiniLM training step 1.4x faster without it here,
-      `benchmarks/speed.py`); its forward pass is fast, so evaluation jobs keep it.
+      is slow in the bf16 backward pass (MiniLM training step 1.2-1.7x faster without it
+      here, `benchmarks/speed.py`). Its forward pass is fast and evaluation, including the dev
+      evaluations during training (`evaluation_attention`), keeps it.
     Nothing changes in fp32. Call it after making the scorers: their label vectors are
     computed once, in fp32, as in evaluation jobs.
     """
@@ -113,6 +114,23 @@ def prepare_frozen_backbone(model: torch.nn.Module, runtime: Runtime) -> None:
             module.to(torch.bfloat16)
     if runtime.device.type == "cpu" and model.config._attn_implementation == "sdpa":
         model.set_attn_implementation("eager")
+        model.evaluation_attention = "sdpa"
+
+
+@contextlib.contextmanager
+def evaluation_attention(model: torch.nn.Module):
+    """Within it, the backbone's attention is the one evaluation jobs use, so a prompt's dev
+    score during training is the score an evaluation job gives it."""
+    training_attention = model.config._attn_implementation
+    wanted = getattr(model, "evaluation_attention", training_attention)
+    if wanted == training_attention:
+        yield
+        return
+    model.set_attn_implementation(wanted)
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(training_attention)
 
 
 def seed_everything(seed: int) -> torch.Generator:
