@@ -1,12 +1,19 @@
-"""Shared fixtures: paths to the repository and the offline task data, tiny random backbones."""
+"""Shared fixtures and helpers: paths to the repository and the offline task data, tiny random
+backbones, and the Snakemake runner with the tiny study, built once per test run (session scope)
+for every module that reads it."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("PROMPT_TRANSFER_DATA", REPO.parent / "shared" / "data")).resolve()
@@ -82,3 +89,55 @@ def nli_task() -> dict:
         "templates": {},
         "label_words": ["yes", "maybe", "no"],
     }
+
+
+# --- the workflow through Snakemake ------------------------------------
+
+BACKBONE = "tiny-embedding"  # the tiny study of tests/config/tiny.yaml
+TASKS = ["sst2", "laptop", "mnli"]
+
+
+def copy_workdir(source: Path, copy: Path) -> None:
+    """Copy a finished study to change it; the evaluation workers' sockets stay behind."""
+    shutil.copytree(source, copy, symlinks=True, ignore=shutil.ignore_patterns("prompt-transfer-workers"))
+
+
+def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", str(cores), *args]
+    cmd += ["--config", f"data_dir={data_dir}"]
+    cmd += ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def jobs(output: str) -> set[tuple]:
+    """(rule, wildcards) of every job a snakemake run or dry run lists."""
+    found, current = set(), None
+    for line in output.splitlines():
+        if m := re.match(r"^\s*(?:local)?rule (\w+):", line):  # grouped jobs are indented
+            if current:
+                found.add(current)
+            current = (m.group(1), "")
+        elif current and (m := re.match(r"^\s+wildcards: (.*)", line)):
+            current = (current[0], m.group(1).strip())
+    if current:
+        found.add(current)
+    return found
+
+
+def overlay(workdir: Path, name: str, content: dict) -> Path:
+    path = workdir / name
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory, shared_data) -> Path:
+    """The tiny study run to the end, once per test run and shared by every module. Read it or
+    dry-run on it (-n); a test that changes a study (runs jobs, writes files) works on a copy
+    (copy_workdir into its tmp_path), so that this one stays as the run left it."""
+    workdir = tmp_path_factory.mktemp("study")
+    snakemake(workdir, data_dir=shared_data, cores=8)  # more cores than this 2-core machine has
+    return workdir

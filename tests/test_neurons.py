@@ -6,8 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-from conftest import sentiment_task
-from test_workflow import BACKBONE, TASKS, copy_workdir, jobs, overlay, snakemake
+from conftest import BACKBONE, TASKS, copy_workdir, jobs, overlay, sentiment_task, snakemake
 
 from prompt_transfer import neurons
 from prompt_transfer.io import load_tensors, read_json
@@ -163,15 +162,18 @@ def released(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory, shared_data, released) -> tuple:
-    workdir = tmp_path_factory.mktemp("indicators")
+def neuron_study(study, tmp_path_factory, shared_data, released) -> tuple:
+    """The tiny study (a copy of the shared one, `study` in conftest.py) run on to the neuron and
+    indicator targets."""
+    workdir = tmp_path_factory.mktemp("indicators") / "study"
+    copy_workdir(study, workdir)
     settings = overlay(workdir, "indicators.yaml", {**released, "neurons": {"masking": {"random_draws": 2}}})
     snakemake(workdir, *TARGETS, configfiles=[settings], data_dir=shared_data)
     return workdir, settings
 
 
-def test_the_rules_write_neurons_indicators_correlations_and_figure(study):
-    workdir, _ = study
+def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study):
+    workdir, _ = neuron_study
     activations, meta = load_tensors(workdir / f"results/neurons/{BACKBONE}/sst2.safetensors")
     assert activations["activations"].shape == (2, 64)  # tiny-embedding: 2 layers, 64 intermediate
     assert meta["stimulus"] == "prompt + one special token" and meta["modules"][0] == "encoder.layer.0.output.dense"
@@ -208,35 +210,35 @@ def test_the_rules_write_neurons_indicators_correlations_and_figure(study):
     assert pd.isna(row.loc[("sst2", "other"), "same_type"])
 
 
-def test_a_second_run_does_nothing(study, shared_data):
-    workdir, settings = study
+def test_a_second_run_does_nothing(neuron_study, shared_data):
+    workdir, settings = neuron_study
     assert "Nothing to be done" in snakemake(workdir, "-n", *TARGETS, configfiles=[settings], data_dir=shared_data).stdout
 
 
-def test_changing_the_stimulus_reruns_extraction_and_everything_after_it(study, shared_data):
-    workdir, settings = study
+def test_changing_the_stimulus_reruns_extraction_and_everything_after_it(neuron_study, shared_data):
+    workdir, settings = neuron_study
     change = overlay(workdir, "inputs.yaml", {"neurons": {"inputs": 8}})
     planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=shared_data).stdout)
     assert planned == NEURON_JOBS | MASK_JOBS | INDICATOR_JOBS
 
 
-def test_changing_the_bootstrap_reruns_only_the_correlation_and_figure(study, shared_data):
-    workdir, settings = study
+def test_changing_the_bootstrap_reruns_only_the_correlation_and_figure(neuron_study, shared_data):
+    workdir, settings = neuron_study
     change = overlay(workdir, "bootstrap.yaml", {"indicators": {"bootstrap": 50}})
     planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=shared_data).stdout)
     assert planned == {("indicator_correlation", f"backbone={BACKBONE}"), ("indicator_figure", "")}
 
 
-def test_the_masking_fraction_reruns_only_masking(study, shared_data):
-    workdir, settings = study
+def test_the_masking_fraction_reruns_only_masking(neuron_study, shared_data):
+    workdir, settings = neuron_study
     change = overlay(workdir, "fraction.yaml", {"neurons": {"masking": {"fraction": 0.5}}})
     planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=shared_data).stdout)
     assert planned == MASK_JOBS
 
 
-def test_the_speedup_table_joins_source_retrieval(study, shared_data, tmp_path):
+def test_the_speedup_table_joins_source_retrieval(neuron_study, shared_data, tmp_path):
     copy = tmp_path / "study"  # really runs TPT; the other tests keep the original study
-    workdir, settings = study
+    workdir, settings = neuron_study
     copy_workdir(workdir, copy)
     pairs = [{"source": "sst2", "target": "mnli"}, {"source": "laptop", "target": "mnli"}]  # two candidates
     change = overlay(copy, "speedup.yaml", {"indicators": {"speedup": True}, "tpt": {"pairs": pairs}})

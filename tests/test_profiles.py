@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import REPO
-from test_workflow import BACKBONE, TASKS, snakemake
+from conftest import BACKBONE, REPO, TASKS, snakemake
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import REPO, sentiment_task
-from test_workflow import jobs, overlay, snakemake
+from conftest import REPO, jobs, overlay, sentiment_task, snakemake
 
 from prompt_transfer import cross_model
 from prompt_transfer import projector as proj

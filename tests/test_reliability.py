@@ -12,8 +12,7 @@ import time
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO, prepare_sst2, sentiment_task
-from test_workflow import BACKBONE, overlay, snakemake
+from conftest import BACKBONE, REPO, overlay, prepare_sst2, sentiment_task, snakemake
 
 from prompt_transfer import backbones, evaluation
 from prompt_transfer.prompts import PromptShapeError, save_prompt

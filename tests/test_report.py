@@ -10,8 +10,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import REPO
-from test_workflow import BACKBONE, TASKS, snakemake, study  # noqa: F401 (study: a finished tiny run)
+from conftest import BACKBONE, REPO, TASKS, copy_workdir, snakemake
 
 from prompt_transfer.benchmarks import benchmark_table, jobs_of
 
@@ -48,7 +47,7 @@ def test_benchmark_table_refuses_other_files_and_unaligned_lists(tmp_path):
         benchmark_table([{"rule": "r", "wildcards": {}}] * 2, [other])
 
 
-def test_the_study_tabulates_every_compute_job(study):  # noqa: F811
+def test_the_study_tabulates_every_compute_job(study):
     table = pd.read_csv(study / "results/benchmarks.csv")
     counts = table.groupby("rule").size().to_dict()
     n = len(TASKS)
@@ -64,10 +63,12 @@ def test_the_study_tabulates_every_compute_job(study):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def report(study, shared_data) -> dict:  # noqa: F811
+def report(study, shared_data, tmp_path_factory) -> dict:
     """The results embedded in the study's HTML report: path -> name, caption, data_uri, ..."""
-    snakemake(study, "--report", "results/report.html", data_dir=shared_data)
-    html = (study / "results/report.html").read_text()
+    copy = tmp_path_factory.mktemp("report") / "study"  # the report is written into the study
+    copy_workdir(study, copy)
+    snakemake(copy, "--report", "results/report.html", data_dir=shared_data)
+    html = (copy / "results/report.html").read_text()
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', html), "the report loads files from the web"
     embedded = re.search(r'<script id="results">\s*var results = (\{.*?\});\s*</script>', html, re.DOTALL)
     return json.loads(embedded.group(1))

@@ -16,9 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO
+from conftest import BACKBONE, REPO, TASKS, snakemake
 from local_slurm import ClusterError, LocalSlurm, missing_requirements, private_root
-from test_workflow import BACKBONE, TASKS, snakemake, study  # noqa: F401 (study: the local run)
 
 from prompt_transfer.io import load_tensors
 
@@ -61,7 +60,7 @@ def slurm_study(slurm_cluster, tmp_path_factory, shared_data) -> Path:
     return workdir
 
 
-def test_the_results_equal_a_local_runs(slurm_study, study):  # noqa: F811
+def test_the_results_equal_a_local_runs(slurm_study, study):  # study (conftest.py): the local run
     matrix = f"results/transfer/{BACKBONE}/matrix.csv"
     pd.testing.assert_frame_equal(pd.read_csv(slurm_study / matrix), pd.read_csv(study / matrix))
     for task in TASKS:

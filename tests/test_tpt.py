@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import REPO
-from test_workflow import BACKBONE, copy_workdir, jobs, overlay, snakemake
+from conftest import BACKBONE, REPO, copy_workdir, jobs, overlay, snakemake
 
 from prompt_transfer import tpt, training
 from prompt_transfer.config import ConfigError, load_config, training_settings
@@ -305,17 +304,13 @@ def tpt_job(init, target):
 TPT_AGGREGATES = {("tpt_speedup", f"backbone={BACKBONE}"), ("tpt_curves", "")}
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, shared_data):
-    """The tiny study's ordinary prompts and zero-shot matrix, without any TPT run."""
-    workdir = tmp_path_factory.mktemp("tpt_study")
-    snakemake(workdir, f"results/transfer/{BACKBONE}/matrix.csv", data_dir=shared_data)
-    return workdir
+# `study` (conftest.py): the tiny study run to its default target, so its ordinary prompts and
+# zero-shot matrix without any TPT run. Shared: each test runs TPT on a copy.
 
 
-def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init(trained, shared_data, tmp_path):
+def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init(study, shared_data, tmp_path):
     work = tmp_path / "w"
-    copy_workdir(trained, work)
+    copy_workdir(study, work)
     before = {t: (work / f"results/prompts/{BACKBONE}/{t}.log.csv").stat().st_mtime_ns for t in ("sst2", "laptop", "mnli")}
     planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", data_dir=shared_data).stdout)
     assert planned == {tpt_job(s, t) for s, t in SAME_TYPE} | TPT_AGGREGATES
@@ -341,11 +336,11 @@ def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init
     assert planned == TPT_AGGREGATES
 
 
-def test_an_explicit_list_with_a_projected_prompt(trained, shared_data, tmp_path):
+def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
     from prompt_transfer.prompts import save_prompt
 
     work = tmp_path / "w"
-    copy_workdir(trained, work)
+    copy_workdir(study, work)
     projected = work / f"results/projectors/minilm__{BACKBONE}/projected/distance__sentiment/sst2.safetensors"
     save_prompt(projected, torch.randn(4, 32, generator=torch.Generator().manual_seed(0)), {"task": "sst2"})
     pairs = [
@@ -363,9 +358,9 @@ def test_an_explicit_list_with_a_projected_prompt(trained, shared_data, tmp_path
     assert table.set_index("init").pair.to_dict() == {"mnli": "cross-type", "sst2@minilm.distance.sentiment": "same-task"}
 
 
-def test_top_k_pairs_come_from_the_zero_shot_matrix(trained, shared_data, tmp_path):
+def test_top_k_pairs_come_from_the_zero_shot_matrix(study, shared_data, tmp_path):
     work = tmp_path / "w"
-    copy_workdir(trained, work)
+    copy_workdir(study, work)
     change = overlay(work, "top.yaml", {"tpt": {"pairs": "top_k", "top_k": 1}})
     snakemake(work, f"results/tpt/{BACKBONE}/top_k.csv", configfiles=[change], data_dir=shared_data)
     chosen = pd.read_csv(work / f"results/tpt/{BACKBONE}/top_k.csv")

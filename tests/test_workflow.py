@@ -4,49 +4,15 @@ change should re-run, and bad input that fails loudly and leaves nothing behind.
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, TINY_CONFIG
+from conftest import BACKBONE, TASKS, TINY_CONFIG, copy_workdir, jobs, overlay, snakemake
 
-BACKBONE = "tiny-embedding"
-TASKS = ["sst2", "laptop", "mnli"]
-
-
-def copy_workdir(source: Path, copy: Path) -> None:
-    """Copy a finished study to change it; the evaluation workers' sockets stay behind."""
-    shutil.copytree(source, copy, symlinks=True, ignore=shutil.ignore_patterns("prompt-transfer-workers"))
-
-
-def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", str(cores), *args]
-    cmd += ["--config", f"data_dir={data_dir}"]
-    cmd += ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
-    return result
-
-
-def jobs(output: str) -> set[tuple]:
-    """(rule, wildcards) of every job a snakemake run or dry run lists."""
-    found, current = set(), None
-    for line in output.splitlines():
-        if m := re.match(r"^\s*(?:local)?rule (\w+):", line):  # grouped jobs are indented
-            if current:
-                found.add(current)
-            current = (m.group(1), "")
-        elif current and (m := re.match(r"^\s+wildcards: (.*)", line)):
-            current = (current[0], m.group(1).strip())
-    if current:
-        found.add(current)
-    return found
+# `study` (conftest.py): the tiny study, run once per test run and shared; tests that change it
+# work on a copy.
 
 
 def pair(source, target):
@@ -54,20 +20,6 @@ def pair(source, target):
 
 
 AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("collect_benchmarks", ""), ("all", "")}
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory, shared_data) -> Path:
-    workdir = tmp_path_factory.mktemp("study")
-    snakemake(workdir, data_dir=shared_data, cores=8)  # more cores than this 2-core machine has
-    return workdir
-
-
-def overlay(workdir: Path, name: str, content: dict) -> Path:
-    path = workdir / name
-    path.write_text(yaml.safe_dump(content))
-    return path
-
 
 def test_the_study_produces_matrix_summary_and_heatmap(study):
     matrix = pd.read_csv(study / f"results/transfer/{BACKBONE}/matrix.csv")
@@ -115,8 +67,8 @@ def test_changing_one_tasks_training_reruns_its_prompt_and_pairs_only(study, sha
     assert "Nothing to be done" in snakemake(copy, "-n", configfiles=[change], data_dir=shared_data).stdout
 
 
-def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, shared_data):
-    change = overlay(study, "data.yaml", {"tasks": {"mnli": {"data": {"validation_size": 50}}}})
+def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, shared_data, tmp_path):
+    change = overlay(tmp_path, "data.yaml", {"tasks": {"mnli": {"data": {"validation_size": 50}}}})
     planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
     expected = (
         {("prepare_data", "task=mnli"), ("train_prompt", f"backbone={BACKBONE}, task=mnli")}
@@ -128,8 +80,8 @@ def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, shared_d
     assert planned == expected
 
 
-def test_adding_a_task_adds_only_its_jobs_and_pairs(study, shared_data):
-    change = overlay(study, "add.yaml", {"study": {"tasks": TASKS + ["qnli"]}})
+def test_adding_a_task_adds_only_its_jobs_and_pairs(study, shared_data, tmp_path):
+    change = overlay(tmp_path, "add.yaml", {"study": {"tasks": TASKS + ["qnli"]}})
     planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
     expected = (
         {("prepare_data", "task=qnli"), ("train_prompt", f"backbone={BACKBONE}, task=qnli")}
@@ -141,8 +93,8 @@ def test_adding_a_task_adds_only_its_jobs_and_pairs(study, shared_data):
     assert planned == expected
 
 
-def test_another_familys_label_words_rerun_nothing(study, shared_data):
-    change = overlay(study, "words.yaml", {"tasks": {"sst2": {"label_words": {"causal": ["bad", "good"]}}}})
+def test_another_familys_label_words_rerun_nothing(study, shared_data, tmp_path):
+    change = overlay(tmp_path, "words.yaml", {"tasks": {"sst2": {"label_words": {"causal": ["bad", "good"]}}}})
     assert "Nothing to be done" in snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout
 
 
