@@ -164,7 +164,7 @@ def train(manifest, data_dir, out_dir, settings=TINY_TRAINING, **kwargs):
     return paths
 
 
-# --- the workflow through Snakemake ------------------------------------
+# --- the workflow through Snakemake (tests marked `workflow`) ------------------------------------
 
 BACKBONE = "tiny-embedding"  # the tiny study of tests/config/tiny.yaml
 TASKS = ["sst2", "laptop", "mnli"]

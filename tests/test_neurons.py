@@ -172,6 +172,7 @@ def neuron_study(study, tmp_path_factory, shared_data, released) -> tuple:
     return workdir, settings
 
 
+@pytest.mark.workflow
 def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study):
     workdir, _ = neuron_study
     activations, meta = load_tensors(workdir / f"results/neurons/{BACKBONE}/sst2.safetensors")
@@ -210,11 +211,13 @@ def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study
     assert pd.isna(row.loc[("sst2", "other"), "same_type"])
 
 
+@pytest.mark.workflow
 def test_a_second_run_does_nothing(neuron_study, shared_data):
     workdir, settings = neuron_study
     assert "Nothing to be done" in snakemake(workdir, "-n", *TARGETS, configfiles=[settings], data_dir=shared_data).stdout
 
 
+@pytest.mark.workflow
 def test_changing_the_stimulus_reruns_extraction_and_everything_after_it(neuron_study, shared_data):
     workdir, settings = neuron_study
     change = overlay(workdir, "inputs.yaml", {"neurons": {"inputs": 8}})
@@ -222,6 +225,7 @@ def test_changing_the_stimulus_reruns_extraction_and_everything_after_it(neuron_
     assert planned == NEURON_JOBS | MASK_JOBS | INDICATOR_JOBS
 
 
+@pytest.mark.workflow
 def test_changing_the_bootstrap_reruns_only_the_correlation_and_figure(neuron_study, shared_data):
     workdir, settings = neuron_study
     change = overlay(workdir, "bootstrap.yaml", {"indicators": {"bootstrap": 50}})
@@ -229,6 +233,7 @@ def test_changing_the_bootstrap_reruns_only_the_correlation_and_figure(neuron_st
     assert planned == {("indicator_correlation", f"backbone={BACKBONE}"), ("indicator_figure", "")}
 
 
+@pytest.mark.workflow
 def test_the_masking_fraction_reruns_only_masking(neuron_study, shared_data):
     workdir, settings = neuron_study
     change = overlay(workdir, "fraction.yaml", {"neurons": {"masking": {"fraction": 0.5}}})
@@ -236,6 +241,7 @@ def test_the_masking_fraction_reruns_only_masking(neuron_study, shared_data):
     assert planned == MASK_JOBS
 
 
+@pytest.mark.workflow
 def test_the_speedup_table_joins_source_retrieval(neuron_study, shared_data, tmp_path):
     copy = tmp_path / "study"  # really runs TPT; the other tests keep the original study
     workdir, settings = neuron_study
@@ -252,6 +258,7 @@ def test_the_speedup_table_joins_source_retrieval(neuron_study, shared_data, tmp
     assert chosen.candidates.tolist() == [2] * len(chosen)
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize(
     "config, message",
     [

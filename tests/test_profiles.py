@@ -9,6 +9,8 @@ import re
 import pytest
 from conftest import BACKBONE, REPO, TASKS, snakemake
 
+pytestmark = pytest.mark.workflow  # a Snakemake dry run
+
 
 @pytest.fixture(scope="module")
 def dry_run(tmp_path_factory, shared_data) -> str:

@@ -222,6 +222,7 @@ def cross_model_run(tmp_path_factory, shared_data):
     return workdir, config
 
 
+@pytest.mark.workflow
 def test_the_cross_model_stage_produces_projectors_table_and_figure(cross_model_run):
     workdir, _ = cross_model_run
     table = pd.read_csv(workdir / f"results/cross_model/{PAIR}.csv")
@@ -247,6 +248,7 @@ def test_the_cross_model_stage_produces_projectors_table_and_figure(cross_model_
     assert (workdir / f"results/benchmarks/train_projector_task/{PAIR}/nli.tsv").is_file()
 
 
+@pytest.mark.workflow
 def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model_run, shared_data):
     workdir, config = cross_model_run
     assert "Nothing to be done" in snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[config], data_dir=shared_data).stdout
@@ -265,6 +267,7 @@ def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model
     assert planned == expected
 
 
+@pytest.mark.workflow
 def test_a_projected_prompt_initialises_prompt_tuning_on_the_target(cross_model_run, shared_data):
     """The path contract with TPT: its run from a projected prompt reads this stage's file."""
     workdir, _ = cross_model_run
@@ -276,6 +279,7 @@ def test_a_projected_prompt_initialises_prompt_tuning_on_the_target(cross_model_
     assert f"results/projectors/{PAIR}/projected/task__sentiment/sst2.safetensors" in out
 
 
+@pytest.mark.workflow
 def test_a_bad_projector_section_fails_before_any_job(tmp_path, shared_data):
     bad = overlay(tmp_path, "bad.yaml", {"projector": {"task_sets": {"sentiment": ["sst3"]}}})
     result = snakemake(tmp_path, "results/cross_model.pdf", configfiles=[bad], data_dir=shared_data, check=False)

@@ -83,6 +83,7 @@ def test_a_killed_training_job_resumes_to_the_same_prompt(tiny_manifest, sst2_di
     assert not checkpoint.exists()  # cleared once the outputs are written
 
 
+@pytest.mark.workflow
 def test_rerunning_the_workflow_after_a_kill_resumes(tmp_path, shared_data):
     """SIGKILL the whole Snakemake run mid-training; a plain re-run resumes the training job."""
     change = overlay(tmp_path, "long.yaml", {"study": {"tasks": ["sst2"]}, "training": {"max_steps": 600, "eval_interval": 200}, "checkpoint_interval": 50})

@@ -47,6 +47,7 @@ def test_benchmark_table_refuses_other_files_and_unaligned_lists(tmp_path):
         benchmark_table([{"rule": "r", "wildcards": {}}] * 2, [other])
 
 
+@pytest.mark.workflow
 def test_the_study_tabulates_every_compute_job(study):
     table = pd.read_csv(study / "results/benchmarks.csv")
     counts = table.groupby("rule").size().to_dict()
@@ -74,6 +75,7 @@ def report(study, shared_data, tmp_path_factory) -> dict:
     return json.loads(embedded.group(1))
 
 
+@pytest.mark.workflow
 def test_the_report_embeds_every_figure_and_table_with_a_caption(report):
     expected = {
         "results/heatmap.pdf",
@@ -89,6 +91,7 @@ def test_the_report_embeds_every_figure_and_table_with_a_caption(report):
     assert base64.b64decode(heatmap.split("base64,", 1)[1])[:5] == b"%PDF-"
 
 
+@pytest.mark.workflow
 def test_captions_name_their_wildcards_and_show_the_summary(report):
     assert f"task sst2 on backbone {BACKBONE}" in report[f"results/prompts/{BACKBONE}/sst2.log.csv"]["caption"]
     summary = report[f"results/transfer/{BACKBONE}/summary.csv"]["caption"]

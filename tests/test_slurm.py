@@ -23,6 +23,7 @@ from prompt_transfer.io import load_tensors
 
 pytestmark = [
     pytest.mark.slurm,
+    pytest.mark.workflow,
     pytest.mark.skipif(os.environ.get("RUN_SLURM_TESTS") != "1", reason="starts a SLURM cluster; set RUN_SLURM_TESTS=1"),
 ]
 

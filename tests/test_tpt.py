@@ -308,6 +308,7 @@ TPT_AGGREGATES = {("tpt_speedup", f"backbone={BACKBONE}"), ("tpt_curves", "")}
 # zero-shot matrix without any TPT run. Shared: each test runs TPT on a copy.
 
 
+@pytest.mark.workflow
 def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init(study, shared_data, tmp_path):
     work = tmp_path / "w"
     copy_workdir(study, work)
@@ -336,6 +337,7 @@ def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init
     assert planned == TPT_AGGREGATES
 
 
+@pytest.mark.workflow
 def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
     from prompt_transfer.prompts import save_prompt
 
@@ -358,6 +360,7 @@ def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
     assert table.set_index("init").pair.to_dict() == {"mnli": "cross-type", "sst2@minilm.distance.sentiment": "same-task"}
 
 
+@pytest.mark.workflow
 def test_top_k_pairs_come_from_the_zero_shot_matrix(study, shared_data, tmp_path):
     work = tmp_path / "w"
     copy_workdir(study, work)

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from conftest import BACKBONE, TASKS, TINY_CONFIG, copy_workdir, jobs, overlay, snakemake
 
+pytestmark = pytest.mark.workflow  # every test here runs Snakemake
+
 # `study` (conftest.py): the tiny study, run once per test run and shared; tests that change it
 # work on a copy.
 
