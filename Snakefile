@@ -39,6 +39,6 @@ include: "rules/benchmarks.smk"
 rule all:
     default_target: True
     input:
-        "results/heatmap.pdf",
-        expand("results/transfer/{backbone}/summary.csv", backbone=BACKBONES),
-        "results/benchmarks.csv",
+        layout.HEATMAP,
+        expand(layout.SUMMARY, backbone=BACKBONES),
+        layout.BENCHMARKS,

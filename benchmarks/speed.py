@@ -22,6 +22,7 @@ Sections (all printed as tables; --json also writes them):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import subprocess
@@ -36,13 +37,17 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from prompt_transfer import backbones, config as cfg, data  # noqa: E402
+from prompt_transfer import backbones, config as cfg, data, specs  # noqa: E402
+from prompt_transfer.backbones import prepare_frozen_backbone  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
-from prompt_transfer.runtime import bf16_supported, prepare_frozen_backbone, setup_runtime  # noqa: E402
-from prompt_transfer.scorers import Encoded, load_scorer  # noqa: E402
+from prompt_transfer.runtime import bf16_supported, setup_runtime  # noqa: E402
+from prompt_transfer.scorers import Encoded  # noqa: E402
+from prompt_transfer.session import Session  # noqa: E402
 from prompt_transfer.training import training_batches  # noqa: E402
 
 PEFT_TASK_TYPES = {"embedding": "FEATURE_EXTRACTION", "causal": "CAUSAL_LM", "mlm": "FEATURE_EXTRACTION", "seq2seq": "SEQ_2_SEQ_LM"}
+# A two-class task with no template, for the synthetic and mixed-task measurements.
+BENCH_TASK = specs.Task("bench", "sentiment", ["a", "b"], ["negative", "positive"], {})
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -134,33 +139,33 @@ def step_section(name, spec, manifest, settings, precisions, repeats, peaks, thr
     rows = []
     for precision in precisions:
         runtime = setup_runtime(threads, precision)
-        task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
         # PEFT and evaluation get the backbone as loaded; our step gets it as a training job does.
-        scorer = load_scorer(manifest, spec, task, settings["max_length"], runtime)
-        trained = load_scorer(manifest, spec, task, settings["max_length"], runtime)
+        # Two sessions: a session caches the scorer, and these two must be separate models.
+        scorer = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
+        trained = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
         prepare_frozen_backbone(trained.model, runtime)
         g = torch.Generator().manual_seed(0)
-        length, batch_size = settings["prompt_length"], settings["batch_size"]
-        batch = scorer.collate(synthetic_batch(scorer, batch_size, settings["max_length"], g)).to(runtime.device)
+        length, batch_size = settings.prompt_length, settings.batch_size
+        batch = scorer.collate(synthetic_batch(scorer, batch_size, settings.max_length, g)).to(runtime.device)
         prompt = scorer.init_prompt(length, "vocab", g)
-        ours = OurStep(trained, prompt, runtime, settings["learning_rate"])
+        ours = OurStep(trained, prompt, runtime, settings.learning_rate)
         with FlopCounterMode(display=False) as counter:
             ours(batch)
         flops = counter.get_total_flops()
-        peft = PeftStep(scorer, spec["scorer"], length, runtime, settings["learning_rate"])
+        peft = PeftStep(scorer, spec.scorer, length, runtime, settings.learning_rate)
         ours(batch), peft(batch)  # warm-up
         ours_times, peft_times = [], []
         for _ in range(repeats):  # interleaved, so machine noise hits both alike
             ours_times += timed(lambda: ours(batch), 1)
             peft_times += timed(lambda: peft(batch), 1)
-        eval_items = synthetic_batch(scorer, 64, settings["max_length"], g)
+        eval_items = synthetic_batch(scorer, 64, settings.max_length, g)
         eval_times = timed(lambda: predict(scorer, prompt, eval_items, 64, runtime), max(2, repeats // 3))
         ours_s, peft_s = statistics.median(ours_times), statistics.median(peft_times)
         rows.append(
             {
                 "backbone": name,
                 "precision": runtime.precision,
-                "shape": f"{batch_size} x ({length} prompt + {settings['max_length']} text)",
+                "shape": f"{batch_size} x ({length} prompt + {settings.max_length} text)",
                 "train_ex_per_s": batch_size / ours_s,
                 "train_gflop_per_step": flops / 1e9,
                 "mfu": flops / ours_s / peaks[runtime.precision],
@@ -182,7 +187,7 @@ def study_items(scorer, config, data_dir, per_task: int):
     for task in config["study"]["tasks"]:
         entry = config["tasks"][task]
         rows = data.load_local(data_dir, entry["local"] or task, entry["labels"])["train"][:per_task]
-        scorer.task = cfg.task_spec(config, task, scorer.family)
+        scorer.task = specs.task(config, task, scorer.family)
         items += [Encoded(x.ids, x.label % 2, x.read_index) for x in scorer.encode(rows)]
     return items
 
@@ -192,23 +197,23 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
     from peft import PromptTuningConfig, get_peft_model
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-    runtime = setup_runtime(threads, settings["precision"])
-    task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
-    scorer = load_scorer(manifest, spec, task, settings["max_length"], runtime)
-    items = study_items(scorer, config, data_dir, per_task=max(1, steps * settings["batch_size"] // len(config["study"]["tasks"])))
-    trained = load_scorer(manifest, spec, task, settings["max_length"], runtime)
+    runtime = setup_runtime(threads, settings.precision)
+    # Two sessions, so PEFT gets the backbone as loaded and our loop its own, prepared copy.
+    scorer = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
+    items = study_items(scorer, config, data_dir, per_task=max(1, steps * settings.batch_size // len(config["study"]["tasks"])))
+    trained = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
     prepare_frozen_backbone(trained.model, runtime)
     g = torch.Generator().manual_seed(0)
-    ours = OurStep(trained, scorer.init_prompt(settings["prompt_length"], "vocab", g), runtime, settings["learning_rate"])
-    batches = training_batches(items, settings["batch_size"], g)
+    ours = OurStep(trained, scorer.init_prompt(settings.prompt_length, "vocab", g), runtime, settings.learning_rate)
+    batches = training_batches(items, settings.batch_size, g)
     ours(scorer.collate(next(batches)))
     start = time.perf_counter()
     for _ in range(steps):
         ours(scorer.collate(next(batches)))
-    ours_rate = steps * settings["batch_size"] / (time.perf_counter() - start)
+    ours_rate = steps * settings.batch_size / (time.perf_counter() - start)
 
-    length = settings["prompt_length"]
-    model = get_peft_model(scorer.model, PromptTuningConfig(task_type=PEFT_TASK_TYPES[spec["scorer"]], num_virtual_tokens=length))
+    length = settings.prompt_length
+    model = get_peft_model(scorer.model, PromptTuningConfig(task_type=PEFT_TASK_TYPES[spec.scorer], num_virtual_tokens=length))
     labels = scorer.label_vectors
 
     class PromptTrainer(Trainer):
@@ -222,9 +227,9 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
     dataset = datasets.Dataset.from_list([{"input_ids": x.ids, "labels": x.label} for x in items])
     args = TrainingArguments(
         output_dir=str(REPO / "results" / "benchmarks" / "trainer"),
-        per_device_train_batch_size=settings["batch_size"],
+        per_device_train_batch_size=settings.batch_size,
         max_steps=steps,
-        learning_rate=settings["learning_rate"],
+        learning_rate=settings.learning_rate,
         report_to=[],
         save_strategy="no",
         logging_strategy="no",
@@ -251,21 +256,22 @@ def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list
     """Each task's own prompt from a finished study, scored in fp32 and in bf16 (the precision
     the study trains and evaluates in where the hardware has it) on the study's validation
     sample, or with `full_split_dir` on the task's whole validation split found there."""
-    from prompt_transfer.evaluation import Session, accuracy
+    from prompt_transfer.evaluation import accuracy
     from prompt_transfer.prompts import load_prompt
 
     session, rows = Session(), []
     for task in tasks:
-        settings = cfg.training_settings(config, name, task) | {"batch_size": config["evaluation"]["batch_size"]}
-        task_spec = cfg.task_spec(config, task, spec["scorer"])
+        evaluation = specs.evaluation(config, name, task)
+        task_spec = specs.task(config, task, spec.scorer)
         prompt, _ = load_prompt(study_dir / "results" / "prompts" / name / f"{task}.safetensors")
         scores, items = {}, None
         for precision in ("fp32", "bf16"):
-            runtime, scorer, sample = session.open(manifest, spec, task_spec, settings | {"precision": precision}, study_dir / "results" / "data" / task, threads)
+            at_precision = dataclasses.replace(evaluation, precision=precision)
+            runtime, scorer, sample = session.open(manifest, spec, task_spec, at_precision, study_dir / "results" / "data" / task, threads)
             if items is None:
                 entry = config["tasks"][task]
                 items = scorer.encode(data.load_local(full_split_dir, entry["local"] or task, entry["labels"])["validation"]) if full_split_dir else sample
-            scores[precision] = accuracy(scorer, prompt, items, settings["batch_size"], runtime)
+            scores[precision] = accuracy(scorer, prompt, items, evaluation.batch_size, runtime)
         delta = 100 * abs(scores["bf16"] - scores["fp32"])
         rows.append({"backbone": name, "task": task, "examples": len(items), "fp32": scores["fp32"], "bf16": scores["bf16"], "delta_points": delta, "within_0.5": delta <= 0.5})
     return rows
@@ -290,13 +296,12 @@ def fixed_section(name, spec, manifest, settings, study_dir: Path) -> dict:
     finished study: a job that loads everything itself (imports and backbone), and a job served
     by a warm worker (prompt_transfer.worker), which only starts Python and imports the client."""
     load = (
-        "import json, sys;"
-        "from prompt_transfer.runtime import setup_runtime; from prompt_transfer.scorers import load_scorer;"
-        "from prompt_transfer import evaluation, data, prompts;"
-        f"load_scorer({str(manifest)!r}, json.loads(sys.argv[1]), json.loads(sys.argv[2]), {settings['max_length']}, setup_runtime(1, 'auto'))"
+        "import sys;"
+        "from prompt_transfer.runtime import setup_runtime; from prompt_transfer.session import Session;"
+        "from prompt_transfer import evaluation, data, prompts, specs;"
+        f"Session().scorer({str(manifest)!r}, specs.Backbone.from_json(sys.argv[1]), specs.Task.from_json(sys.argv[2]), {settings.max_length}, setup_runtime(1, 'auto'))"
     )
-    task = {"name": "bench", "labels": ["a", "b"], "templates": {}, "label_words": ["negative", "positive"]}
-    standalone = fresh_process_seconds(load, json.dumps(spec), json.dumps(task))
+    standalone = fresh_process_seconds(load, spec.to_json(), BENCH_TASK.to_json())
     client = fresh_process_seconds("from prompt_transfer import cli, worker")
     job_times = [float(f.read_text().splitlines()[1].split("\t")[0]) for f in study_dir.glob(f"results/benchmarks/evaluate_transfer/{name}/*.tsv")]
     median_job = statistics.median(job_times) if job_times else float("nan")
@@ -343,11 +348,11 @@ def main():
         out["peak"] = [{"dtype": k, "gflop_per_s": v / 1e9} for k, v in peaks.items()]
         show(f"dense matmul peak ({a.threads} threads)", out["peak"])
     for name in a.backbones:
-        spec = cfg.backbone_spec(config, name)
+        spec = specs.backbone(config, name)
         manifest = Path(config["models_dir"]) / name / "model.json"
         if not manifest.is_file():
             backbones.materialize(spec, manifest.parent)
-        settings = cfg.training_settings(config, name, config["study"]["tasks"][0])
+        settings = specs.training(config, name, config["study"]["tasks"][0])
         if "step" in a.sections:
             out.setdefault("step", []).extend(step_section(name, spec, manifest, settings, precisions, a.repeats, peaks, a.threads))
         if "real" in a.sections:

@@ -1,6 +1,6 @@
 """Wall time and peak memory of every compute job of the study, in results/benchmarks.csv.
 
-Every compute rule writes `benchmark: "results/benchmarks/<rule>/<wildcards...>.tsv"`; listing
+Every compute rule writes `benchmark: benchmark_of(rule, job)` (layout.BENCHMARK); listing
 its jobs in BENCHMARKED_JOBS (one line per rule) puts them in the table.
 """
 
@@ -24,22 +24,21 @@ rule collect_benchmarks:
         ],
     output:
         report(
-            "results/benchmarks.csv",
+            layout.BENCHMARKS,
             caption="../report/benchmarks.rst",
             category="Compute cost",
         ),
     log:
-        "results/logs/collect_benchmarks.log",
+        log_of("collect_benchmarks"),
     # Reads small files only: on a cluster it runs where Snakemake runs instead of queueing.
     localrule: True
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **LIGHT,
     params:
-        jobs=as_json(BENCHMARKED_JOBS),
+        jobs=json.dumps(BENCHMARKED_JOBS, sort_keys=True),
     shell:
         f"python {SCRIPTS}/collect_benchmarks.py"
         " --jobs {params.jobs:q} --benchmarks {input} --out {output} --log-file {log}"

@@ -1,40 +1,45 @@
-"""Shared helpers: validated config, study lists, per-job parameters, wildcard constraints.
+"""Helpers of every rule: the validated config, the study's lists, each job's spec, wildcard
+constraints, and the pieces every compute rule shares.
 
-Each job receives only the settings it depends on (as a JSON parameter), so Snakemake's
-params rerun-trigger re-runs exactly the jobs whose settings changed.
+Each job gets its spec (src/prompt_transfer/specs.py) as one JSON parameter, `params.job`, so
+Snakemake's params re-run trigger re-runs exactly the jobs whose spec changed. Result paths
+come from src/prompt_transfer/layout.py, which the package reads too.
 """
 
 import json
 import os
+import re
 import sys
 
-from prompt_transfer.config import (
-    ConfigError,
-    backbone_spec,
-    data_settings,
-    load_config,
-    task_spec,
-    training_settings,
-)
+from prompt_transfer import cross_model, layout, specs, tpt
+from prompt_transfer.config import load_config
+from prompt_transfer.errors import ConfigError
 
 try:
     CONFIG = load_config(config)
+    tpt.check(CONFIG)
+    cross_model.check(CONFIG)
+    TPT_STATIC = {b: tpt.static_pairs(CONFIG, b) for b in CONFIG["study"]["backbones"]}
 except ConfigError as error:
     sys.exit(f"error: {error}")
 
 TASKS = CONFIG["study"]["tasks"]
 BACKBONES = CONFIG["study"]["backbones"]
-TASK_TYPES = {t: CONFIG["tasks"][t]["type"] for t in TASKS}
-MODELS_DIR = CONFIG["models_dir"]
+STUDY_TASKS = specs.study_tasks(CONFIG)
 SCRIPTS = os.path.join(workflow.basedir, "workflow_scripts")
+CONDA_ENV = "../envs/workflow.yaml"
 # A resource of the training rules, not a param: it changes when states are saved, not what is
 # computed, so changing it must re-run nothing.
 CHECKPOINT_INTERVAL = CONFIG["checkpoint_interval"]
+PROJECTOR = CONFIG["projector"]
+TASK_SETS = PROJECTOR["task_sets"]
+CROSS_MODEL_TASKS = cross_model.eval_tasks(CONFIG)
+PROJECTOR_PAIRS = [f"{p['source']}__{p['target']}" for p in PROJECTOR["pairs"]]
 
 
 def alternation(names):
     """A regex matching exactly one of `names` (task names may contain '_')."""
-    return "|".join(sorted(map(str, names), key=len, reverse=True))
+    return "|".join(sorted(map(re.escape, map(str, names)), key=len, reverse=True))
 
 
 wildcard_constraints:
@@ -42,119 +47,169 @@ wildcard_constraints:
     source=alternation(CONFIG["tasks"]),
     target=alternation(CONFIG["tasks"]),
     backbone=alternation(CONFIG["backbones"]),
+    source_model=alternation(CONFIG["backbones"]),
+    target_model=alternation(CONFIG["backbones"]),
+    objective=alternation(cross_model.OBJECTIVES),
+    taskset=alternation(TASK_SETS),
 
 
-def as_json(obj):
-    return json.dumps(obj, sort_keys=True)
+# --- what every rule repeats ------------------------------------------------------------------
 
 
-def family(backbone):
-    return CONFIG["backbones"][backbone]["scorer"]
+def job_spec(build, *wildcards):
+    """params.job: the JSON spec build(CONFIG, *values of `wildcards`) of each job."""
+    return lambda wc: build(
+        CONFIG, *(getattr(wc, name) for name in wildcards)
+    ).to_json()
 
 
-def model_manifest(backbone):
-    return f"{MODELS_DIR}/{backbone}/model.json"
+def log_of(rule, job=""):
+    return layout.job_path(layout.LOG, rule, job)
 
 
-def data_job(task):
-    """What the data of `task` depends on: its source, labels, sampling and data_dir."""
-    entry = CONFIG["tasks"][task]
+def benchmark_of(rule, job=""):
+    return layout.job_path(layout.BENCHMARK, rule, job)
+
+
+def compute(kind, runtime, gpu=True, **extra):
+    """resources of a compute rule: config resources.<kind> (train, evaluate, projector)."""
+    settings = CONFIG["resources"][kind]
     return {
-        "data_dir": CONFIG["data_dir"],
-        "sampling": data_settings(CONFIG, task),
-        "task": {k: entry.get(k) for k in ("type", "labels", "hub", "local")},
+        "mem_mb": settings["mem_mb"],
+        "runtime": runtime,
+        **({"gpu": settings["gpu"]} if gpu else {}),
+        **extra,
     }
 
 
-def scoring_job(backbone, task):
-    return task_spec(CONFIG, task, family(backbone))
+def threads_of(kind):
+    return CONFIG["resources"][kind]["threads"]
 
 
-def train_job(backbone, task):
-    return training_settings(CONFIG, backbone, task)
+LIGHT = {"mem_mb": 1000, "runtime": 10}  # aggregation and figures
 
 
-def eval_job(backbone, target):
-    """What scoring a target task depends on: its text budget, precision, evaluation batch."""
-    settings = training_settings(CONFIG, backbone, target)
-    return {
-        "max_length": settings["max_length"],
-        "precision": settings["precision"],
-        "batch_size": CONFIG["evaluation"]["batch_size"],
-    }
+def model(wildcard="backbone"):
+    """Input function: the manifest of the backbone named by `wildcard`."""
+    return lambda wc: layout.MODEL.format(
+        models_dir=CONFIG["models_dir"], backbone=getattr(wc, wildcard)
+    )
 
 
-def baseline_job(backbone, target):
-    settings = training_settings(CONFIG, backbone, target)
-    return {
-        **eval_job(backbone, target),
-        **{k: settings[k] for k in ("prompt_length", "prompt_init", "init_std")},
-        "random_prompts": CONFIG["evaluation"]["random_prompts"],
-        "seed": CONFIG["evaluation"]["seed"],
-    }
+def split(name, task="{task}"):
+    return layout.SPLIT.format(task=task, split=name)
+
+
+def data_dir(wildcard):
+    """params.data_dir: the prepared data folder of the task named by `wildcard`."""
+    return lambda wc: layout.DATA_DIR.format(task=getattr(wc, wildcard))
+
+
+def named_paths(names, paths):
+    """name=path arguments of the scripts."""
+    return " ".join(f"{name}={path}" for name, path in zip(names, paths))
 
 
 def tiny_corpus(backbone):
-    """Text files a tiny backbone's tokenizer learns its words from (relative to data_dir)."""
-    tiny = CONFIG["backbones"][backbone]["source"].get("tiny")
-    if not tiny:
-        return []
-    return [os.path.join(CONFIG["data_dir"] or "", path) for path in tiny["corpus"]]
+    """Text files a tiny backbone's tokenizer learns its words from."""
+    return specs.backbone(CONFIG, backbone).source.get("tiny", {}).get("corpus", [])
 
 
-def backbone_job(backbone):
-    spec = backbone_spec(CONFIG, backbone)
-    if "tiny" in spec["source"]:
-        spec["source"] = {
-            "tiny": {**spec["source"]["tiny"], "corpus": tiny_corpus(backbone)}
-        }
-    return spec
+# --- transferable prompt tuning (rules/tpt.smk) --------------------------------------------
+
+# The {init} wildcard: a task name, or a projected prompt's source@from.objective.taskset.
+TPT_INITS = {p.init for pairs in TPT_STATIC.values() for p in pairs} | set(TASKS)
+TPT_INIT_PATTERN = "|".join(map(re.escape, sorted(TPT_INITS, key=len, reverse=True)))
+
+
+def tpt_static(backbone):
+    """The pairs of `backbone` known before any job runs (a backbone outside the study
+    gets its own when one of its files is asked for)."""
+    if backbone not in TPT_STATIC:
+        TPT_STATIC[backbone] = tpt.static_pairs(CONFIG, backbone)
+    return TPT_STATIC[backbone]
+
+
+def tpt_pairs(backbone):
+    """Every pair of `backbone`: the static ones, plus top_k's once the matrix exists."""
+    pairs = set(tpt_static(backbone))
+    if tpt.needs_matrix(CONFIG["tpt"]):
+        import pandas as pd
+
+        chosen = pd.read_csv(checkpoints.tpt_top_k.get(backbone=backbone).output[0])
+        pairs |= {tpt.Pair(s, t) for s, t in zip(chosen.source, chosen.target)}
+    return sorted(pairs)
+
+
+def tpt_init(wc):
+    """The prompt file a run named `init` starts from."""
+    for pair in tpt_static(wc.backbone):
+        if pair.init == wc.init:
+            return pair.init_path(wc.backbone)
+    return tpt.Pair(wc.init, wc.init).init_path(
+        wc.backbone
+    )  # a task's own prompt (e.g. top_k)
+
+
+def tpt_summary_inputs(wc):
+    pairs = tpt_pairs(wc.backbone)
+    # the random-init curves are the ordinary training logs: inputs, never trained again
+    targets = sorted({p.target for p in pairs})
+    inputs = {
+        "logs": [p.log_path(wc.backbone) for p in pairs],
+        "random": [
+            layout.TRAIN_LOG.format(backbone=wc.backbone, task=t) for t in targets
+        ],
+    }
+    if tpt.needs_matrix(CONFIG["tpt"]):
+        inputs["top_k"] = layout.TPT_TOP_K.format(backbone=wc.backbone)
+    return inputs
+
+
+# --- cross-model transfer (rules/projector.smk) -------------------------------------------
+
+
+def task_set_prompts(role):
+    """Input function: the prompts of the `role` backbone (wildcard source_model or
+    target_model) for each task of the set."""
+    return lambda wc: [
+        layout.PROMPT.format(backbone=getattr(wc, role), task=t)
+        for t in TASK_SETS[wc.taskset]
+    ]
+
+
+def task_set_data(split_name):
+    return lambda wc: [split(split_name, t) for t in TASK_SETS[wc.taskset]]
+
+
+def projected_scores(wc):
+    """(objective/taskset, file) of every zero-shot score of a pair's projected prompts."""
+    return [
+        (
+            f"{o}/{s}",
+            layout.CROSS_MODEL_SCORE.format(
+                source_model=wc.source_model,
+                target_model=wc.target_model,
+                objective=o,
+                taskset=s,
+                task=t,
+            ),
+        )
+        for o in PROJECTOR["objectives"]
+        for s in TASK_SETS
+        for t in CROSS_MODEL_TASKS
+    ]
 
 
 # --- neurons and indicators (rules/neurons.smk, rules/indicators.smk) -------------------------
 
 
-def neurons_job(backbone, task):
-    """What a prompt's activations depend on: how the task is scored and the stimulus."""
-    return {**eval_job(backbone, task), "inputs": CONFIG["neurons"]["inputs"]}
-
-
-def masking_job(backbone, task):
-    return {**eval_job(backbone, task), **CONFIG["neurons"]["masking"]}
-
-
-def named_paths(names, paths):
-    """name=path arguments of the indicator scripts."""
-    return " ".join(f"{name}={path}" for name, path in zip(names, paths))
-
-
-def correlation_job():
-    return {k: CONFIG["indicators"][k] for k in ("bootstrap", "seed", "reference")}
-
-
 def speedup_table(backbone):
     """The TPT speed-up table, when config indicators.speedup asks for it."""
     if CONFIG["indicators"]["speedup"]:
-        return [f"results/tpt/{backbone}/speedup.csv"]
+        return [layout.TPT_SPEEDUP.format(backbone=backbone)]
     return []
 
 
 def external_prompts(prompt_set):
     return CONFIG["indicators"]["external_prompts"][prompt_set]["prompts"]
-
-
-def external_types(prompt_set):
-    """Each external prompt's task type: its own, else that of the registry task of its name."""
-    return {
-        name: entry["type"] or CONFIG["tasks"].get(name, {}).get("type")
-        for name, entry in external_prompts(prompt_set).items()
-    }
-
-
-def external_job(prompt_set):
-    entry = CONFIG["indicators"]["external_prompts"][prompt_set]
-    return {
-        "layer_group_size": CONFIG["indicators"]["layer_group_size"],
-        "hidden_size": entry["hidden_size"],
-        "skip_rows": entry["skip_rows"],
-    }

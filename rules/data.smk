@@ -1,23 +1,23 @@
 rule prepare_data:
     """Load, check and sample one task's data (HF hub, or data_dir when set)."""
     output:
-        train="results/data/{task}/train.jsonl",
-        dev="results/data/{task}/dev.jsonl",
-        validation="results/data/{task}/validation.jsonl",
-        meta="results/data/{task}/meta.json",
+        train=split("train"),
+        dev=split("dev"),
+        validation=split("validation"),
+        meta=layout.DATA_META,
     log:
-        "results/logs/prepare_data/{task}.log",
+        log_of("prepare_data", "{task}"),
     benchmark:
-        "results/benchmarks/prepare_data/{task}.tsv"
+        benchmark_of("prepare_data", "{task}")
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
     params:
-        spec=lambda wc: as_json(data_job(wc.task)),
+        job=job_spec(specs.data_job, "task"),
+        out_dir=data_dir("task"),
     shell:
         f"python {SCRIPTS}/prepare_data.py"
-        " --task {wildcards.task} --spec {params.spec:q}"
-        " --out-dir results/data/{wildcards.task} --log-file {log}"
+        " --job {params.job:q} --out-dir {params.out_dir} --log-file {log}"

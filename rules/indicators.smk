@@ -1,45 +1,43 @@
 """Transferability indicators of prompt pairs and their agreement with measured transfer.
 
-results/indicators/{backbone}/indicators.csv       every indicator, every ordered pair of task prompts
-results/indicators/{backbone}/spearman.csv         Spearman's rho against zero-shot transfer (and TPT speed-up)
-results/indicators/{backbone}/retrieval.csv        best-source retrieval: top-1 accuracy and regret
-results/indicators/external/{prompt_set}/indicators.csv   prompts from files (embedding indicators only)
-results/indicators.pdf                             rho per indicator, and a scatter per indicator
+layout.INDICATORS           every indicator, every ordered pair of task prompts
+layout.SPEARMAN             Spearman's rho against zero-shot transfer (and TPT speed-up)
+layout.RETRIEVAL            best-source retrieval: top-1 accuracy and regret
+layout.EXTERNAL_INDICATORS  prompts from files (embedding indicators only)
+layout.INDICATOR_FIGURE     rho per indicator, and a scatter per indicator
 """
 
 
 rule indicators:
     """Embedding and neuron indicators of every ordered pair of one backbone's task prompts."""
     input:
-        prompts=expand("results/prompts/{{backbone}}/{task}.safetensors", task=TASKS),
-        neurons=expand("results/neurons/{{backbone}}/{task}.safetensors", task=TASKS),
+        prompts=expand(layout.PROMPT, task=TASKS, allow_missing=True),
+        neurons=expand(layout.NEURONS, task=TASKS, allow_missing=True),
     output:
         report(
-            "results/indicators/{backbone}/indicators.csv",
+            layout.INDICATORS,
             caption="../report/indicators_table.rst",
             category="Neurons and indicators",
             subcategory="{backbone}",
             labels={"table": "indicators per pair"},
         ),
     log:
-        "results/logs/indicators/{backbone}.log",
+        log_of("indicators", "{backbone}"),
     benchmark:
-        "results/benchmarks/indicators/{backbone}.tsv"
+        benchmark_of("indicators", "{backbone}")
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
+        job=job_spec(specs.indicators_job, "backbone"),
         prompts=lambda wc, input: named_paths(TASKS, input.prompts),
         neurons=lambda wc, input: named_paths(TASKS, input.neurons),
-        task_types=as_json(TASK_TYPES),
-        settings=as_json({"layer_group_size": CONFIG["indicators"]["layer_group_size"]}),
     shell:
         f"python {SCRIPTS}/compute_indicators.py"
-        " --prompts {params.prompts} --neurons {params.neurons} --task-types {params.task_types:q}"
-        " --settings {params.settings:q} --backbone {wildcards.backbone} --out {output} --log-file {log}"
+        " --job {params.job:q} --prompts {params.prompts} --neurons {params.neurons} --out {output} --log-file {log}"
 
 
 rule external_indicators:
@@ -48,106 +46,98 @@ rule external_indicators:
         lambda wc: [p["path"] for p in external_prompts(wc.prompt_set).values()],
     output:
         report(
-            "results/indicators/external/{prompt_set}/indicators.csv",
+            layout.EXTERNAL_INDICATORS,
             caption="../report/indicators_external.rst",
             category="Neurons and indicators",
             subcategory="prompts from files",
             labels={"table": "indicators of {prompt_set}"},
         ),
     log:
-        "results/logs/external_indicators/{prompt_set}.log",
+        log_of("external_indicators", "{prompt_set}"),
     benchmark:
-        "results/benchmarks/external_indicators/{prompt_set}.tsv"
+        benchmark_of("external_indicators", "{prompt_set}")
     wildcard_constraints:
         prompt_set=alternation(CONFIG["indicators"]["external_prompts"]) or "(?!)",
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
+        job=job_spec(specs.external_indicators_job, "prompt_set"),
         prompts=lambda wc, input: named_paths(external_prompts(wc.prompt_set), input),
-        task_types=lambda wc: as_json(external_types(wc.prompt_set)),
-        settings=lambda wc: as_json(external_job(wc.prompt_set)),
     shell:
         f"python {SCRIPTS}/compute_indicators.py"
-        " --prompts {params.prompts} --task-types {params.task_types:q}"
-        " --settings {params.settings:q} --out {output} --log-file {log}"
+        " --job {params.job:q} --prompts {params.prompts} --out {output} --log-file {log}"
 
 
 rule indicator_correlation:
     """Spearman's rho of each indicator with measured transfer, and best-source retrieval."""
     input:
-        indicators="results/indicators/{backbone}/indicators.csv",
-        matrix="results/transfer/{backbone}/matrix.csv",
+        indicators=layout.INDICATORS,
+        matrix=layout.MATRIX,
         speedup=lambda wc: speedup_table(wc.backbone),
     output:
         spearman=report(
-            "results/indicators/{backbone}/spearman.csv",
+            layout.SPEARMAN,
             caption="../report/indicators_spearman.rst",
             category="Neurons and indicators",
             subcategory="{backbone}",
             labels={"table": "Spearman's rho"},
         ),
         retrieval=report(
-            "results/indicators/{backbone}/retrieval.csv",
+            layout.RETRIEVAL,
             caption="../report/indicators_retrieval.rst",
             category="Neurons and indicators",
             subcategory="{backbone}",
             labels={"table": "best-source retrieval"},
         ),
     log:
-        "results/logs/indicator_correlation/{backbone}.log",
+        log_of("indicator_correlation", "{backbone}"),
     benchmark:
-        "results/benchmarks/indicator_correlation/{backbone}.tsv"
+        benchmark_of("indicator_correlation", "{backbone}")
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
     params:
-        settings=as_json(correlation_job()),
+        job=specs.correlation_job(CONFIG).to_json(),
         speedup=lambda wc, input: f"--speedup {input.speedup}" if input.speedup else "",
     shell:
         f"python {SCRIPTS}/indicator_correlation.py"
-        " --indicators {input.indicators} --matrix {input.matrix} {params.speedup} --settings {params.settings:q}"
+        " --job {params.job:q} --indicators {input.indicators} --matrix {input.matrix} {params.speedup}"
         " --spearman {output.spearman} --retrieval {output.retrieval} --log-file {log}"
 
 
 rule indicator_figure:
     """Per backbone: rho of every indicator with intervals, and a scatter per indicator."""
     input:
-        spearman=expand(
-            "results/indicators/{backbone}/spearman.csv", backbone=BACKBONES
-        ),
-        indicators=expand(
-            "results/indicators/{backbone}/indicators.csv", backbone=BACKBONES
-        ),
-        matrix=expand("results/transfer/{backbone}/matrix.csv", backbone=BACKBONES),
+        spearman=expand(layout.SPEARMAN, backbone=BACKBONES),
+        indicators=expand(layout.INDICATORS, backbone=BACKBONES),
+        matrix=expand(layout.MATRIX, backbone=BACKBONES),
     output:
         report(
-            "results/indicators.pdf",
+            layout.INDICATOR_FIGURE,
             caption="../report/indicators_figure.rst",
             category="Neurons and indicators",
             subcategory="all backbones",
             labels={"figure": "indicators vs transfer"},
         ),
     log:
-        "results/logs/indicator_figure.log",
+        log_of("indicator_figure"),
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        backbones=lambda wc, input: " ".join(
-            f"{b}={s},{i},{m}"
-            for b, s, i, m in zip(
-                BACKBONES, input.spearman, input.indicators, input.matrix
-            )
+        backbones=lambda wc, input: named_paths(
+            BACKBONES,
+            map(",".join, zip(input.spearman, input.indicators, input.matrix)),
         ),
     shell:
         f"python {SCRIPTS}/plot_indicators.py --backbones {{params.backbones}} --out {{output}} --log-file {{log}}"

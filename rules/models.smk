@@ -3,21 +3,22 @@ rule materialize_backbone:
     input:
         corpus=lambda wc: tiny_corpus(wc.backbone),
     output:
-        f"{MODELS_DIR}/{{backbone}}/model.json",
+        layout.MODEL.format(models_dir=CONFIG["models_dir"], backbone="{backbone}"),
     log:
-        "results/logs/materialize_backbone/{backbone}.log",
+        log_of("materialize_backbone", "{backbone}"),
     benchmark:
-        "results/benchmarks/materialize_backbone/{backbone}.tsv"
+        benchmark_of("materialize_backbone", "{backbone}")
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
     params:
-        spec=lambda wc: as_json(backbone_job(wc.backbone)),
-        out_dir=lambda wc: f"{MODELS_DIR}/{wc.backbone}",
+        job=job_spec(specs.backbone, "backbone"),
+        out_dir=lambda wc: layout.MODEL_DIR.format(
+            models_dir=CONFIG["models_dir"], backbone=wc.backbone
+        ),
     shell:
         f"python {SCRIPTS}/materialize_backbone.py"
-        " --backbone {params.spec:q}"
-        " --out-dir {params.out_dir} --log-file {log}"
+        " --job {params.job:q} --out-dir {params.out_dir} --log-file {log}"

@@ -1,93 +1,86 @@
 """Activated neurons of each task prompt, and what zeroing the most activated ones costs.
 
-results/neurons/{backbone}/{task}.safetensors   activations [layers, intermediate]
-results/neurons/{backbone}/masking/{task}.json  one task's masking result
-results/neurons/{backbone}/masking.csv          all tasks of a backbone
+layout.NEURONS        activations [layers, intermediate] of one task's prompt
+layout.MASKING        one task's masking result
+layout.MASKING_TABLE  all tasks of a backbone
 """
 
 
 rule extract_neurons:
     """Feed-forward activations of one task's prompt at the scorer's read-out position."""
     input:
-        model=lambda wc: model_manifest(wc.backbone),
-        prompt="results/prompts/{backbone}/{task}.safetensors",
-        train="results/data/{task}/train.jsonl",
+        model=model(),
+        prompt=layout.PROMPT,
+        train=split("train"),
     output:
-        "results/neurons/{backbone}/{task}.safetensors",
+        layout.NEURONS,
     log:
-        "results/logs/extract_neurons/{backbone}/{task}.log",
+        log_of("extract_neurons", "{backbone}/{task}"),
     benchmark:
-        "results/benchmarks/extract_neurons/{backbone}/{task}.tsv"
+        benchmark_of("extract_neurons", "{backbone}/{task}")
     conda:
-        "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["evaluate"]["threads"]
+        CONDA_ENV
+    threads: threads_of("evaluate")
     resources:
-        mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
-        runtime=30,
-        gpu=CONFIG["resources"]["evaluate"]["gpu"],
+        **compute("evaluate", 30),
     params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.task)),
-        settings=lambda wc: as_json(neurons_job(wc.backbone, wc.task)),
+        job=job_spec(specs.neurons_job, "backbone", "task"),
+        data_dir=data_dir("task"),
     shell:
         f"python {SCRIPTS}/extract_neurons.py"
-        " --model {input.model} --backbone {params.backbone:q}"
-        " --task {params.task:q} --settings {params.settings:q} --prompt {input.prompt}"
-        " --data-dir results/data/{wildcards.task} --out {output} --threads {threads} --log-file {log}"
+        " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
+        " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
 
 
 rule mask_neurons:
     """The task's own prompt with its top activated neurons zeroed, and as many random ones."""
     input:
-        model=lambda wc: model_manifest(wc.backbone),
-        prompt="results/prompts/{backbone}/{task}.safetensors",
-        neurons="results/neurons/{backbone}/{task}.safetensors",
-        own="results/transfer/{backbone}/{task}__{task}.json",
-        validation="results/data/{task}/validation.jsonl",
+        model=model(),
+        prompt=layout.PROMPT,
+        neurons=layout.NEURONS,
+        own=layout.TRANSFER.format(
+            backbone="{backbone}", source="{task}", target="{task}"
+        ),
+        validation=split("validation"),
     output:
-        "results/neurons/{backbone}/masking/{task}.json",
+        layout.MASKING,
     log:
-        "results/logs/mask_neurons/{backbone}/{task}.log",
+        log_of("mask_neurons", "{backbone}/{task}"),
     benchmark:
-        "results/benchmarks/mask_neurons/{backbone}/{task}.tsv"
+        benchmark_of("mask_neurons", "{backbone}/{task}")
     conda:
-        "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["evaluate"]["threads"]
+        CONDA_ENV
+    threads: threads_of("evaluate")
     resources:
-        mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
-        runtime=60,
-        gpu=CONFIG["resources"]["evaluate"]["gpu"],
+        **compute("evaluate", 60),
     params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.task)),
-        settings=lambda wc: as_json(masking_job(wc.backbone, wc.task)),
+        job=job_spec(specs.masking_job, "backbone", "task"),
+        data_dir=data_dir("task"),
     shell:
         f"python {SCRIPTS}/mask_neurons.py"
-        " --model {input.model} --backbone {params.backbone:q}"
-        " --task {params.task:q} --settings {params.settings:q} --prompt {input.prompt}"
-        " --neurons {input.neurons} --own {input.own} --data-dir results/data/{wildcards.task}"
+        " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
+        " --neurons {input.neurons} --own {input.own} --data-dir {params.data_dir}"
         " --out {output} --threads {threads} --log-file {log}"
 
 
 rule masking_table:
     """All masking results of one backbone."""
     input:
-        expand("results/neurons/{{backbone}}/masking/{task}.json", task=TASKS),
+        expand(layout.MASKING, task=TASKS, allow_missing=True),
     output:
         report(
-            "results/neurons/{backbone}/masking.csv",
+            layout.MASKING_TABLE,
             caption="../report/masking.rst",
             category="Neurons and indicators",
             subcategory="{backbone}",
             labels={"table": "neuron masking"},
         ),
     log:
-        "results/logs/masking_table/{backbone}.log",
+        log_of("masking_table", "{backbone}"),
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **LIGHT,
     shell:
         f"python {SCRIPTS}/masking_table.py --results {{input}} --out {{output}} --log-file {{log}}"

@@ -8,68 +8,51 @@ known when the DAG is built; top_k reads the zero-shot matrix through the checkp
 """
 
 
-include: "tpt_common.smk"
-
-
-rule tpt_train:
-    """Prompt tuning of the target task from a source prompt, with the target's own settings."""
+# Prompt tuning of the target task from a source prompt, with the target's own settings.
+use rule train_prompt as tpt_train with:
     input:
-        model=lambda wc: model_manifest(wc.backbone),
-        train="results/data/{target}/train.jsonl",
-        dev="results/data/{target}/dev.jsonl",
-        init=lambda wc: tpt_init(wc.backbone, wc.init),
+        model=model(),
+        train=split("train", "{target}"),
+        dev=split("dev", "{target}"),
+        init=tpt_init,
     output:
-        log="results/tpt/{backbone}/{init}__{target}.csv",
-        prompt="results/tpt/{backbone}/{init}__{target}.safetensors",
-        metrics="results/tpt/{backbone}/{init}__{target}.metrics.json",
+        log=layout.TPT_LOG,
+        prompt=layout.TPT_PROMPT,
+        metrics=layout.TPT_METRICS,
     log:
-        "results/logs/tpt_train/{backbone}/{init}__{target}.log",
+        log_of("tpt_train", "{backbone}/{init}__{target}"),
     benchmark:
-        "results/benchmarks/tpt_train/{backbone}/{init}__{target}.tsv"
+        benchmark_of("tpt_train", "{backbone}/{init}__{target}")
     wildcard_constraints:
         init=TPT_INIT_PATTERN,
-    conda:
-        "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["train"]["threads"]
-    resources:
-        mem_mb=CONFIG["resources"]["train"]["mem_mb"],
-        runtime=240,
-        checkpoint_interval=CHECKPOINT_INTERVAL,
-        gpu=CONFIG["resources"]["train"]["gpu"],
     params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
-        settings=lambda wc: as_json(train_job(wc.backbone, wc.target)),
-    shell:
-        f"python {SCRIPTS}/train_prompt.py"
-        " --model {input.model} --backbone {params.backbone:q}"
-        " --task {params.task:q} --settings {params.settings:q} --data-dir results/data/{wildcards.target}"
-        " --init {input.init}"
-        " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics} --threads {threads} --log-file {log}"
-        " --checkpoint results/checkpoints/tpt_train/{wildcards.backbone}/{wildcards.init}__{wildcards.target}.safetensors"
-        " --checkpoint-interval {resources.checkpoint_interval}"
+        job=job_spec(specs.train_job, "backbone", "target"),
+        data_dir=data_dir("target"),
+        init=lambda wc, input: f"--init {input.init}",
+        checkpoint=layout.job_path(
+            layout.CHECKPOINT, "tpt_train", "{backbone}/{init}__{target}"
+        ),
 
 
 checkpoint tpt_top_k:
     """tpt.pairs top_k: per target, the k sources with the best zero-shot transfer score."""
     input:
-        "results/transfer/{backbone}/matrix.csv",
+        layout.MATRIX,
     output:
-        "results/tpt/{backbone}/top_k.csv",
+        layout.TPT_TOP_K,
     log:
-        "results/logs/tpt_top_k/{backbone}.log",
+        log_of("tpt_top_k", "{backbone}"),
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **LIGHT,
     params:
+        job=STUDY_TASKS.to_json(),
         k=CONFIG["tpt"]["top_k"],
-        tasks=as_json(TASKS),
     shell:
         f"python {SCRIPTS}/tpt_top_k.py"
-        " --matrix {input} --k {params.k} --tasks {params.tasks:q} --out {output} --log-file {log}"
+        " --job {params.job:q} --matrix {input} --k {params.k} --out {output} --log-file {log}"
 
 
 rule tpt_speedup:
@@ -78,60 +61,57 @@ rule tpt_speedup:
         unpack(tpt_summary_inputs),
     output:
         table=report(
-            "results/tpt/{backbone}/speedup.csv",
+            layout.TPT_SPEEDUP,
             caption="../report/tpt_speedup.rst",
             category="Transferable prompt tuning",
             labels={"backbone": "{backbone}", "table": "speed-up per pair"},
         ),
         summary=report(
-            "results/tpt/{backbone}/summary.csv",
+            layout.TPT_SUMMARY,
             caption="../report/tpt_summary.rst",
             category="Transferable prompt tuning",
             labels={"backbone": "{backbone}", "table": "summary"},
         ),
     log:
-        "results/logs/tpt_speedup/{backbone}.log",
+        log_of("tpt_speedup", "{backbone}"),
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **LIGHT,
     params:
-        pairs=lambda wc: as_json(
+        job=STUDY_TASKS.to_json(),
+        pairs=lambda wc: json.dumps(
             [[p.source, p.target, p.projected] for p in tpt_pairs(wc.backbone)]
         ),
         threshold=CONFIG["tpt"]["threshold"],
-        task_types=as_json(TASK_TYPES),
     shell:
         f"python {SCRIPTS}/tpt_speedup.py"
-        " --backbone {wildcards.backbone} --pairs {params.pairs:q} --threshold {params.threshold}"
-        " --task-types {params.task_types:q} --table {output.table} --summary {output.summary} --log-file {log}"
+        " --job {params.job:q} --backbone {wildcards.backbone} --pairs {params.pairs:q} --threshold {params.threshold}"
+        " --table {output.table} --summary {output.summary} --log-file {log}"
 
 
 rule tpt_curves:
     """Dev score against training steps per target: random init, each source, the threshold."""
     input:
-        expand("results/tpt/{backbone}/speedup.csv", backbone=BACKBONES),
+        expand(layout.TPT_SPEEDUP, backbone=BACKBONES),
     output:
         report(
-            "results/tpt_curves.pdf",
+            layout.TPT_CURVES,
             caption="../report/tpt_curves.rst",
             category="Transferable prompt tuning",
             labels={"backbone": "all", "table": "training curves"},
         ),
     log:
-        "results/logs/tpt_curves.log",
+        log_of("tpt_curves"),
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **LIGHT,
     params:
-        tables=lambda wc, input: " ".join(f"{b}={t}" for b, t in zip(BACKBONES, input)),
-        tasks=as_json(TASKS),
-        task_types=as_json(TASK_TYPES),
+        job=STUDY_TASKS.to_json(),
+        tables=lambda wc, input: named_paths(BACKBONES, input),
     shell:
         f"python {SCRIPTS}/plot_tpt_curves.py"
-        " --tables {params.tables} --tasks {params.tasks:q} --task-types {params.task_types:q} --out {output} --log-file {log}"
+        " --job {params.job:q} --tables {params.tables} --out {output} --log-file {log}"

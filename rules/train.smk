@@ -1,39 +1,38 @@
 rule train_prompt:
     """Prompt tuning of one task on one frozen backbone."""
     input:
-        model=lambda wc: model_manifest(wc.backbone),
-        train="results/data/{task}/train.jsonl",
-        dev="results/data/{task}/dev.jsonl",
+        model=model(),
+        train=split("train"),
+        dev=split("dev"),
     output:
-        prompt="results/prompts/{backbone}/{task}.safetensors",
+        prompt=layout.PROMPT,
         log=report(
-            "results/prompts/{backbone}/{task}.log.csv",
+            layout.TRAIN_LOG,
             caption="../report/training_log.rst",
             category="Prompt tuning",
             subcategory="{backbone}",
             labels={"task": "{task}"},
         ),
-        metrics="results/prompts/{backbone}/{task}.metrics.json",
+        metrics=layout.TRAIN_METRICS,
     log:
-        "results/logs/train_prompt/{backbone}/{task}.log",
+        log_of("train_prompt", "{backbone}/{task}"),
     benchmark:
-        "results/benchmarks/train_prompt/{backbone}/{task}.tsv"
+        benchmark_of("train_prompt", "{backbone}/{task}")
     conda:
-        "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["train"]["threads"]
+        CONDA_ENV
+    threads: threads_of("train")
     resources:
-        mem_mb=CONFIG["resources"]["train"]["mem_mb"],
-        runtime=240,
-        checkpoint_interval=CHECKPOINT_INTERVAL,
-        gpu=CONFIG["resources"]["train"]["gpu"],
+        **compute("train", 240, checkpoint_interval=CHECKPOINT_INTERVAL),
     params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.task)),
-        settings=lambda wc: as_json(train_job(wc.backbone, wc.task)),
+        job=job_spec(specs.train_job, "backbone", "task"),
+        data_dir=data_dir("task"),
+        init="",
+        checkpoint=layout.job_path(
+            layout.CHECKPOINT, "train_prompt", "{backbone}/{task}"
+        ),
     shell:
         f"python {SCRIPTS}/train_prompt.py"
-        " --model {input.model} --backbone {params.backbone:q}"
-        " --task {params.task:q} --settings {params.settings:q} --data-dir results/data/{wildcards.task}"
-        " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics} --threads {threads} --log-file {log}"
-        " --checkpoint results/checkpoints/train_prompt/{wildcards.backbone}/{wildcards.task}.safetensors"
-        " --checkpoint-interval {resources.checkpoint_interval}"
+        " --job {params.job:q} --model {input.model} --data-dir {params.data_dir} {params.init}"
+        " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics}"
+        " --checkpoint {params.checkpoint} --checkpoint-interval {resources.checkpoint_interval}"
+        " --threads {threads} --log-file {log}"

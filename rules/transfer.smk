@@ -1,137 +1,117 @@
 rule evaluate_transfer:
     """Zero-shot: the source task's prompt on the target task's validation split."""
     input:
-        model=lambda wc: model_manifest(wc.backbone),
-        prompt="results/prompts/{backbone}/{source}.safetensors",
-        validation="results/data/{target}/validation.jsonl",
+        model=model(),
+        prompt=layout.PROMPT.format(backbone="{backbone}", task="{source}"),
+        validation=split("validation", "{target}"),
     output:
-        "results/transfer/{backbone}/{source}__{target}.json",
+        layout.TRANSFER,
     log:
-        "results/logs/evaluate_transfer/{backbone}/{source}__{target}.log",
+        log_of("evaluate_transfer", "{backbone}/{source}__{target}"),
     benchmark:
-        "results/benchmarks/evaluate_transfer/{backbone}/{source}__{target}.tsv"
+        benchmark_of("evaluate_transfer", "{backbone}/{source}__{target}")
     # On a cluster, one job per backbone and target (profiles/slurm sets --group-components).
     group:
         "evaluate_{backbone}_{target}"
     conda:
-        "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["evaluate"]["threads"]
+        CONDA_ENV
+    threads: threads_of("evaluate")
     resources:
-        mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
-        runtime=30,
-        gpu=CONFIG["resources"]["evaluate"]["gpu"],
+        **compute("evaluate", 30),
     params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
-        settings=lambda wc: as_json(eval_job(wc.backbone, wc.target)),
+        job=job_spec(specs.transfer_job, "backbone", "target"),
+        data_dir=data_dir("target"),
     shell:
         f"python {SCRIPTS}/evaluate_transfer.py"
-        " --model {input.model} --backbone {params.backbone:q}"
-        " --task {params.task:q} --settings {params.settings:q} --prompt {input.prompt}"
-        " --data-dir results/data/{wildcards.target} --out {output} --threads {threads} --log-file {log}"
+        " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
+        " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
 
 
 rule evaluate_baselines:
     """The target task with no prompt and with random prompts drawn like an initial prompt."""
     input:
-        model=lambda wc: model_manifest(wc.backbone),
-        validation="results/data/{target}/validation.jsonl",
+        model=model(),
+        validation=split("validation", "{target}"),
     output:
-        "results/transfer/{backbone}/baselines/{target}.json",
+        layout.BASELINES,
     log:
-        "results/logs/evaluate_baselines/{backbone}/{target}.log",
+        log_of("evaluate_baselines", "{backbone}/{target}"),
     benchmark:
-        "results/benchmarks/evaluate_baselines/{backbone}/{target}.tsv"
+        benchmark_of("evaluate_baselines", "{backbone}/{target}")
     # On a cluster, one job per backbone and target (profiles/slurm sets --group-components).
     group:
         "evaluate_{backbone}_{target}"
     conda:
-        "../envs/workflow.yaml"
-    threads: CONFIG["resources"]["evaluate"]["threads"]
+        CONDA_ENV
+    threads: threads_of("evaluate")
     resources:
-        mem_mb=CONFIG["resources"]["evaluate"]["mem_mb"],
-        runtime=30,
-        gpu=CONFIG["resources"]["evaluate"]["gpu"],
+        **compute("evaluate", 30),
     params:
-        backbone=lambda wc: as_json(backbone_job(wc.backbone)),
-        task=lambda wc: as_json(scoring_job(wc.backbone, wc.target)),
-        settings=lambda wc: as_json(baseline_job(wc.backbone, wc.target)),
+        job=job_spec(specs.baseline_job, "backbone", "target"),
+        data_dir=data_dir("target"),
     shell:
         f"python {SCRIPTS}/evaluate_baselines.py"
-        " --model {input.model} --backbone {params.backbone:q}"
-        " --task {params.task:q} --settings {params.settings:q}"
-        " --data-dir results/data/{wildcards.target} --out {output} --threads {threads} --log-file {log}"
+        " --job {params.job:q} --model {input.model}"
+        " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
 
 
 rule transfer_matrix:
     """All zero-shot scores of one backbone, with relative performance and a summary."""
     input:
-        pairs=expand(
-            "results/transfer/{{backbone}}/{source}__{target}.json",
-            source=TASKS,
-            target=TASKS,
-        ),
-        baselines=expand(
-            "results/transfer/{{backbone}}/baselines/{target}.json", target=TASKS
-        ),
+        pairs=expand(layout.TRANSFER, source=TASKS, target=TASKS, allow_missing=True),
+        baselines=expand(layout.BASELINES, target=TASKS, allow_missing=True),
     output:
         matrix=report(
-            "results/transfer/{backbone}/matrix.csv",
+            layout.MATRIX,
             caption="../report/matrix.rst",
             category="Zero-shot transfer",
             subcategory="{backbone}",
             labels={"table": "all scores"},
         ),
         summary=report(
-            "results/transfer/{backbone}/summary.csv",
+            layout.SUMMARY,
             caption="../report/summary.rst",
             category="Zero-shot transfer",
             subcategory="{backbone}",
             labels={"table": "summary per target"},
         ),
     log:
-        "results/logs/transfer_matrix/{backbone}.log",
+        log_of("transfer_matrix", "{backbone}"),
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **LIGHT,
     params:
-        task_types=as_json(TASK_TYPES),
+        job=STUDY_TASKS.to_json(),
     shell:
         f"python {SCRIPTS}/transfer_matrix.py"
-        " --pairs {input.pairs} --baselines {input.baselines}"
-        " --task-types {params.task_types:q} --matrix {output.matrix} --summary {output.summary} --log-file {log}"
+        " --job {params.job:q} --pairs {input.pairs} --baselines {input.baselines}"
+        " --matrix {output.matrix} --summary {output.summary} --log-file {log}"
 
 
 rule heatmap:
     """Relative zero-shot transfer, one annotated heatmap per backbone."""
     input:
-        expand("results/transfer/{backbone}/matrix.csv", backbone=BACKBONES),
+        expand(layout.MATRIX, backbone=BACKBONES),
     output:
         report(
-            "results/heatmap.pdf",
+            layout.HEATMAP,
             caption="../report/heatmap.rst",
             category="Zero-shot transfer",
             subcategory="all backbones",
             labels={"figure": "heatmap"},
         ),
     log:
-        "results/logs/heatmap.log",
+        log_of("heatmap"),
     conda:
-        "../envs/workflow.yaml"
+        CONDA_ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **LIGHT,
     params:
-        matrices=lambda wc, input: " ".join(
-            f"{b}={m}" for b, m in zip(BACKBONES, input)
-        ),
-        tasks=as_json(TASKS),
-        task_types=as_json(TASK_TYPES),
+        job=STUDY_TASKS.to_json(),
+        matrices=lambda wc, input: named_paths(BACKBONES, input),
     shell:
         f"python {SCRIPTS}/plot_heatmap.py"
-        " --matrices {params.matrices} --tasks {params.tasks:q}"
-        " --task-types {params.task_types:q} --out {output} --log-file {log}"
+        " --job {params.job:q} --matrices {params.matrices} --out {output} --log-file {log}"

@@ -4,6 +4,7 @@ built once per test run (session scope) for every module that reads it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from prompt_transfer.specs import Backbone, Evaluation, Task, Training, TrainJob
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("PROMPT_TRANSFER_DATA", REPO.parent / "shared" / "data")).resolve()
@@ -51,9 +54,10 @@ def prepare_sst2(shared_data: Path, out: Path, train_size: int, dev_size: int, v
     """SST-2 sampled into `out` as the data rule does (train/dev/validation.jsonl, meta.json)."""
     from prompt_transfer import data
 
-    entry = {"type": "sentiment", "labels": ["negative", "positive"], "local": "sst2"}
-    sizes = {"train_size": train_size, "dev_size": dev_size, "validation_size": validation_size, "seed": 0}
-    data.prepare_task_data("sst2", entry, sizes, shared_data, out)
+    from prompt_transfer.specs import DataJob, Sampling
+
+    sampling = Sampling(train_size, dev_size, validation_size, seed=0)
+    data.prepare_task_data(DataJob("sst2", "sentiment", ["negative", "positive"], sampling, str(shared_data), local="sst2"), out)
     return out
 
 
@@ -77,51 +81,46 @@ def tiny_backbones(shared_data):
     return out
 
 
-def sentiment_task(name="sst2") -> dict:
-    return {"name": name, "type": "sentiment", "labels": ["negative", "positive"], "templates": {}, "label_words": ["negative", "positive"]}
+def sentiment_task(name="sst2") -> Task:
+    return Task(name, "sentiment", ["negative", "positive"], ["negative", "positive"])
 
 
-def nli_task() -> dict:
-    return {
-        "name": "mnli",
-        "type": "nli",
-        "labels": ["entailment", "neutral", "contradiction"],
-        "templates": {},
-        "label_words": ["yes", "maybe", "no"],
-    }
+def nli_task() -> Task:
+    return Task("mnli", "nli", ["entailment", "neutral", "contradiction"], ["yes", "maybe", "no"])
 
 
 # --- unit-level training on a tiny random backbone (no Snakemake) ----------------------------------
 
-TINY = {
-    "name": "tiny",
-    "scorer": "embedding",
-    "scorer_options": {"scale": 20.0},
-    "source": {"tiny": {"hidden_size": 32, "layers": 2, "heads": 2, "intermediate_size": 64, "vocab_words": 2000, "extra_words": [], "seed": 0}},
-}
-TINY_TRAINING = {
-    "prompt_length": 4,
-    "prompt_init": "vocab",
-    "init_std": 0.02,
-    "learning_rate": 0.05,
-    "weight_decay": 0.0,
-    "warmup_steps": 2,
-    "batch_size": 8,
-    "max_steps": 12,
-    "eval_interval": 4,
-    "early_stopping_patience": 0,
-    "max_length": 32,
-    "grad_clip": 1.0,
-    "seed": 0,
-    "precision": "auto",
-}
+TINY = Backbone(
+    "tiny",
+    "embedding",
+    {"tiny": {"hidden_size": 32, "layers": 2, "heads": 2, "intermediate_size": 64, "vocab_words": 2000, "extra_words": [], "seed": 0}},
+    scorer_options={"scale": 20.0},
+)
+TINY_TRAINING = Training(
+    prompt_length=4,
+    prompt_init="vocab",
+    init_std=0.02,
+    learning_rate=0.05,
+    weight_decay=0.0,
+    warmup_steps=2,
+    batch_size=8,
+    max_steps=12,
+    eval_interval=4,
+    early_stopping_patience=0,
+    max_length=32,
+    grad_clip=1.0,
+    seed=0,
+    precision="auto",
+)
+TINY_EVALUATION = Evaluation(max_length=32, precision="auto", batch_size=32)
 
 
-def materialize(spec: dict, models: Path) -> Path:
+def materialize(spec: Backbone, models: Path) -> Path:
     """The backbone `spec` materialised into models/<its name>: the path of its manifest."""
     from prompt_transfer import backbones
 
-    out = models / spec["name"]
+    out = models / spec.name
     backbones.materialize(spec, out)
     return out / "model.json"
 
@@ -129,8 +128,8 @@ def materialize(spec: dict, models: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_manifest(tmp_path_factory, shared_data) -> Path:
     """TINY with a vocabulary from SST-2's training text, materialised once per run."""
-    spec = {**TINY, "source": {"tiny": {**TINY["source"]["tiny"], "corpus": [str(shared_data / "sst2" / "train.jsonl")]}}}
-    return materialize(spec, tmp_path_factory.mktemp("models"))
+    source = {"tiny": {**TINY.source["tiny"], "corpus": [str(shared_data / "sst2" / "train.jsonl")]}}
+    return materialize(dataclasses.replace(TINY, source=source), tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +159,7 @@ def train(manifest, data_dir, out_dir, settings=TINY_TRAINING, **kwargs):
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "prompt.safetensors", out_dir / "log.csv", out_dir / "metrics.json"]
-    run_train_job(manifest, TINY, sentiment_task(), settings, data_dir, *paths, threads=1, **kwargs)
+    run_train_job(TrainJob(TINY, sentiment_task(), settings), manifest, data_dir, *paths, threads=1, **kwargs)
     return paths
 
 

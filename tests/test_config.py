@@ -7,7 +7,8 @@ import yaml
 from conftest import REPO
 from snakemake.utils import update_config
 
-from prompt_transfer.config import ConfigError, data_settings, load_config, task_spec, training_settings
+from prompt_transfer import specs
+from prompt_transfer.config import ConfigError, load_config
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +30,17 @@ def test_settings_resolve_defaults_then_backbone_then_task(raw):
     raw["tasks"]["sst2"]["training"] = {"learning_rate": 0.5}
     raw["tasks"]["sst2"]["data"] = {"train_size": 7}
     config = load_config(raw)
-    assert training_settings(config, "smollm2", "sst2")["learning_rate"] == 0.5
-    assert training_settings(config, "smollm2", "sst2")["prompt_length"] == 20  # from the backbone
-    assert training_settings(config, "minilm", "imdb")["prompt_length"] == 100  # the default
-    assert data_settings(config, "sst2")["train_size"] == 7
-    assert data_settings(config, "imdb")["train_size"] == 5000
+    assert specs.training(config, "smollm2", "sst2").learning_rate == 0.5
+    assert specs.training(config, "smollm2", "sst2").prompt_length == 20  # from the backbone
+    assert specs.training(config, "minilm", "imdb").prompt_length == 100  # the default
+    assert specs.sampling(config, "sst2").train_size == 7
+    assert specs.sampling(config, "imdb").train_size == 5000
 
 
 def test_task_spec_holds_only_its_family(raw):
-    spec = task_spec(load_config(raw), "mnli", "causal")
-    assert spec["label_words"] == ["yes", "maybe", "no"]
-    assert set(spec["templates"]) == {"causal"}
+    spec = specs.task(load_config(raw), "mnli", "causal")
+    assert spec.label_words == ["yes", "maybe", "no"]
+    assert set(spec.templates) == {"causal"}
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,14 @@ import pytest
 
 from prompt_transfer import data
 from prompt_transfer.data import DataError
+from prompt_transfer.specs import DataJob, Sampling
 
 SETTINGS = {"train_size": 50, "dev_size": 10, "validation_size": 20, "seed": 0}
+
+
+def toy_job(data_dir) -> DataJob:
+    """The data job of a sentiment task in `data_dir`/toy."""
+    return DataJob("toy", "sentiment", ["negative", "positive"], Sampling(**SETTINGS), str(data_dir), local="toy")
 
 
 def write_task(root, rows_train, rows_validation, labels=("negative", "positive")):
@@ -74,8 +80,7 @@ def test_dev_is_at_most_a_fifth_of_a_small_training_split():
 
 def test_prepare_writes_splits_and_meta_atomically(tmp_path):
     write_task(tmp_path / "src", GOOD, GOOD)
-    entry = {"type": "sentiment", "labels": ["negative", "positive"], "local": "toy"}
-    meta = data.prepare_task_data("toy", entry, SETTINGS, tmp_path / "src", tmp_path / "out")
+    meta = data.prepare_task_data(toy_job(tmp_path / "src"), tmp_path / "out")
     assert meta["sizes"] == {"train": 50, "dev": 10, "validation": 20}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dev.jsonl", "meta.json", "train.jsonl", "validation.jsonl"]
     assert data.read_split(tmp_path / "out", "dev") == data.sample_splits({"train": GOOD, "validation": GOOD}, SETTINGS)["dev"]
@@ -83,9 +88,8 @@ def test_prepare_writes_splits_and_meta_atomically(tmp_path):
 
 def test_a_bad_row_leaves_no_output(tmp_path):
     write_task(tmp_path / "src", GOOD + ['{"text_a": "x", "label": 9}\n'], GOOD)
-    entry = {"type": "sentiment", "labels": ["negative", "positive"], "local": "toy"}
     with pytest.raises(DataError):
-        data.prepare_task_data("toy", entry, SETTINGS, tmp_path / "src", tmp_path / "out")
+        data.prepare_task_data(toy_job(tmp_path / "src"), tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

@@ -12,6 +12,7 @@ import torch
 from prompt_transfer import indicators as ind
 from prompt_transfer.plots import indicators_pdf
 from prompt_transfer.prompts import save_prompt
+from prompt_transfer.specs import IndicatorsJob
 
 E = torch.eye(4, dtype=torch.float64)
 P = E[:2]  # rows e1, e2
@@ -238,8 +239,8 @@ def test_external_prompts_from_torch_and_safetensors_files(tmp_path):
     torch.save({"prompt": 2 * released}, tmp_path / "dict.bin")
     save_prompt(tmp_path / "ours.safetensors", -released, {"task": "x"})
     files = {name: str(tmp_path / f) for name, f in [("flat", "flat.pt"), ("dict", "dict.bin"), ("ours", "ours.safetensors")]}
-    settings = {"layer_group_size": 3, "hidden_size": 4, "skip_rows": 1}
-    table = ind.run_indicators_job(files, None, {"flat": "a", "dict": "a"}, settings, tmp_path / "out.csv")
+    job = IndicatorsJob({"flat": "a", "dict": "a"}, layer_group_size=3, hidden_size=4, skip_rows=1)
+    table = ind.run_indicators_job(job, files, None, tmp_path / "out.csv")
     written = pd.read_csv(tmp_path / "out.csv")
     assert len(written) == 9 and "on_all" not in written.columns
     row = table.set_index(["source", "target"])
@@ -255,7 +256,7 @@ def test_a_prompt_file_that_would_run_code_is_refused(tmp_path):
     torch.save(P, tmp_path / "fine.pt")
     files = {"evil": str(tmp_path / "evil.pt"), "fine": str(tmp_path / "fine.pt")}
     with pytest.raises(pickle.UnpicklingError):
-        ind.run_indicators_job(files, None, {}, {"layer_group_size": 3}, tmp_path / "out.csv")
+        ind.run_indicators_job(IndicatorsJob({}, layer_group_size=3), files, None, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
 
 

@@ -5,6 +5,7 @@ config checks, and the workflow's cross-model stage in a temporary directory."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import json
 
 import pandas as pd
@@ -20,9 +21,12 @@ from prompt_transfer.config import ConfigError, load_config
 from prompt_transfer.prompts import PromptShapeError, load_prompt, save_prompt
 from prompt_transfer.runtime import setup_runtime
 from prompt_transfer.scorers import make_scorer
+from prompt_transfer.specs import ProjectorSettings
 
 LENGTH, SOURCE, TARGET, HIDDEN = 4, 32, 48, 16
-SETTINGS = {"learning_rate": 5e-3, "adam_eps": 1e-6, "weight_decay": 0.0, "grad_clip": 1.0, "eval_interval": 10, "batch_size": 8, "seed": 0}
+SETTINGS = ProjectorSettings(
+    hidden_size=HIDDEN, learning_rate=5e-3, adam_eps=1e-6, weight_decay=0.0, grad_clip=1.0, eval_interval=10, seed=0, max_steps=10, batch_size=8
+)
 
 
 def new_projector(seed=0) -> proj.PromptProjector:
@@ -50,7 +54,7 @@ def test_distance_objective_fits_the_target_prompts_and_leaves_the_sources_alone
     sources, targets = torch.randn(2, LENGTH, SOURCE), 0.05 * torch.randn(2, LENGTH, TARGET)
     before = sources.clone()
     projector = new_projector()
-    log = proj.train_distance(projector, sources, targets, {**SETTINGS, "max_steps": 300, "eval_interval": 100}, progress=False)
+    log = proj.train_distance(projector, sources, targets, replace(SETTINGS, max_steps=300, eval_interval=100), progress=False)
 
     assert [row["step"] for row in log] == [0, 100, 200, 300]
     assert [row["examples_seen"] for row in log] == [0, 200, 400, 600]
@@ -88,7 +92,7 @@ def test_task_objective_trains_only_the_projector(wide_scorer):
             return torch.nn.functional.cross_entropy(scorer.logits(projector(source), batch), batch.labels).item()
 
     initial_loss = train_loss()
-    settings = {**SETTINGS, "max_steps": 40, "batch_size": 16}
+    settings = replace(SETTINGS, max_steps=40, batch_size=16)
     result = proj.train_task(projector, [task], settings, runtime, torch.Generator().manual_seed(0), progress=False)
 
     log = pd.DataFrame(result.log)
@@ -99,9 +103,9 @@ def test_task_objective_trains_only_the_projector(wide_scorer):
     assert all(p.grad is None for p in scorer.model.parameters())
     assert torch.equal(source, source_before)
     # the projector kept is the one with the best dev accuracy, and it scores what the log says
-    assert result.best_dev_accuracy == log.dev_accuracy.max()
-    projector.load_state_dict(result.state)
-    assert proj.dev_accuracy(projector, [task], 64, runtime) == result.best_dev_accuracy
+    assert result.best_score == log.dev_accuracy.max()
+    projector.load_state_dict(result.best)
+    assert proj.dev_accuracy(projector, [task], 64, runtime) == result.best_score
 
 
 def test_task_objective_cycles_over_the_task_set(wide_scorer):
@@ -120,7 +124,7 @@ def test_task_objective_cycles_over_the_task_set(wide_scorer):
             return scorer.logits(prompt, batch)
 
     tasks = [proj.ProjectionTask(Recording(n), torch.randn(LENGTH, SOURCE), items[:16], items[16:24]) for n in ("a", "b", "c")]
-    settings = {**SETTINGS, "max_steps": 5, "eval_interval": 100}
+    settings = replace(SETTINGS, max_steps=5, eval_interval=100)
     proj.train_task(new_projector(), tasks, settings, setup_runtime(1, "fp32"), torch.Generator().manual_seed(0), progress=False)
     # dev scoring of every task before the first step and after the last, training batches a, b, c, a, b between
     assert seen == ["a", "b", "c"] + ["a", "b", "c", "a", "b"] + ["a", "b", "c"]

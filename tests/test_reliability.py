@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,7 +17,8 @@ from conftest import BACKBONE, REPO, TINY, TINY_TRAINING, overlay, sentiment_tas
 
 from prompt_transfer import evaluation
 from prompt_transfer.prompts import PromptShapeError, save_prompt
-from prompt_transfer.training import DivergedError
+from prompt_transfer.errors import DivergedError
+from prompt_transfer.specs import Evaluation, TrainJob, TransferJob
 
 # tiny_manifest, sst2_dir (conftest.py): TINY materialised and an SST-2 sample, once per run
 
@@ -30,8 +32,8 @@ def test_same_seed_gives_bit_identical_prompts_and_results(tiny_manifest, sst2_d
     results = []
     for paths in (first, second):
         out = paths[0].parent / "transfer.json"
-        settings = {"max_length": 32, "precision": "auto", "batch_size": 16}
-        evaluation.run_transfer_job(tiny_manifest, TINY, sentiment_task(), settings, paths[0], sst2_dir, out, threads=1)
+        job = TransferJob(TINY, sentiment_task(), Evaluation(max_length=32, precision="auto", batch_size=16))
+        evaluation.run_transfer_job(job, tiny_manifest, paths[0], sst2_dir, out, threads=1)
         results.append({k: v for k, v in json.loads(out.read_text()).items() if k != "prompt"})  # the path differs
     assert results[0] == results[1]
     assert results[0]["seed"] == 0  # the seed is recorded with every result
@@ -39,7 +41,7 @@ def test_same_seed_gives_bit_identical_prompts_and_results(tiny_manifest, sst2_d
 
 def test_different_seeds_give_different_prompts(tiny_manifest, sst2_dir, tmp_path):
     a = train(tiny_manifest, sst2_dir, tmp_path / "a")
-    b = train(tiny_manifest, sst2_dir, tmp_path / "b", settings={**TINY_TRAINING, "seed": 1})
+    b = train(tiny_manifest, sst2_dir, tmp_path / "b", settings=dataclasses.replace(TINY_TRAINING, seed=1))
     assert a[0].read_bytes() != b[0].read_bytes()
     assert json.loads(b[2].read_text())["settings"]["seed"] == 1
 
@@ -47,8 +49,7 @@ def test_different_seeds_give_different_prompts(tiny_manifest, sst2_dir, tmp_pat
 def train_command(manifest, data_dir, out_dir, settings, checkpoint, interval=50):
     return [
         sys.executable, str(REPO / "workflow_scripts" / "train_prompt.py"),
-        "--model", str(manifest), "--backbone", json.dumps(TINY), "--task", json.dumps(sentiment_task()),
-        "--settings", json.dumps(settings), "--data-dir", str(data_dir),
+        "--model", str(manifest), "--job", TrainJob(TINY, sentiment_task(), settings).to_json(), "--data-dir", str(data_dir),
         "--prompt", str(out_dir / "prompt.safetensors"), "--train-log", str(out_dir / "log.csv"),
         "--metrics", str(out_dir / "metrics.json"), "--threads", "1", "--checkpoint", str(checkpoint), "--checkpoint-interval", str(interval),
     ]  # fmt: skip
@@ -63,7 +64,7 @@ def wait_for(path, process, seconds=600):
 
 
 def test_a_killed_training_job_resumes_to_the_same_prompt(tiny_manifest, sst2_dir, tmp_path):
-    settings = {**TINY_TRAINING, "max_steps": 600, "eval_interval": 200}
+    settings = dataclasses.replace(TINY_TRAINING, max_steps=600, eval_interval=200)
     reference = train(tiny_manifest, sst2_dir, tmp_path / "reference", settings=settings)
 
     out, checkpoint = tmp_path / "killed", tmp_path / "state.safetensors"
@@ -120,7 +121,7 @@ def test_a_diverging_loss_fails_and_writes_no_prompt(tiny_manifest, sst2_dir, tm
 def test_a_prompt_of_the_wrong_shape_is_refused_by_name(tiny_manifest, sst2_dir, tmp_path):
     wrong = tmp_path / "other_backbone.safetensors"
     save_prompt(wrong, torch.zeros(4, 48), {"task": "sst2"})
-    settings = {"max_length": 32, "precision": "auto", "batch_size": 16}
+    job = TransferJob(TINY, sentiment_task(), Evaluation(max_length=32, precision="auto", batch_size=16))
     with pytest.raises(PromptShapeError, match=r"other_backbone.safetensors: prompt of shape \[4, 48\] does not fit this backbone \(\[L, 32\]\)"):
-        evaluation.run_transfer_job(tiny_manifest, TINY, sentiment_task(), settings, wrong, sst2_dir, tmp_path / "out.json", threads=1)
+        evaluation.run_transfer_job(job, tiny_manifest, wrong, sst2_dir, tmp_path / "out.json", threads=1)
     assert not (tmp_path / "out.json").exists()

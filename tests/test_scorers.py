@@ -1,10 +1,12 @@
 """Every scorer family on a tiny random model: shapes, read-out positions, truncation,
 and that prompt tuning touches nothing but the prompt."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import nli_task, sentiment_task
+from conftest import TINY_TRAINING, nli_task, sentiment_task
 
 from prompt_transfer.runtime import setup_runtime
 from prompt_transfer.scorers import FAMILIES, _allocate, make_scorer
@@ -27,7 +29,7 @@ def test_logits_have_one_column_per_class(tiny_backbones, family, sst2_rows, mnl
         assert prompt.shape == (5, scorer.hidden_size)
         for p in (prompt, None):
             logits = scorer.logits(p, batch)
-            assert logits.shape == (8, len(task["labels"]))
+            assert logits.shape == (8, len(task.labels))
             assert torch.isfinite(logits).all()
 
 
@@ -57,9 +59,7 @@ def test_training_leaves_the_backbone_unchanged(tiny_backbones, family, sst2_row
     items = scorer.encode(sst2_rows)
     before = {k: v.clone() for k, v in scorer.model.state_dict().items()}
     init = scorer.init_prompt(4, "vocab", torch.Generator().manual_seed(0))
-    settings = dict(
-        learning_rate=0.1, weight_decay=0.0, warmup_steps=0, batch_size=8, max_steps=4, eval_interval=2, early_stopping_patience=0, grad_clip=1.0
-    )
+    settings = replace(TINY_TRAINING, learning_rate=0.1, warmup_steps=0, batch_size=8, max_steps=4, eval_interval=2)
     result = train_prompt(scorer, items[:48], items[48:], settings, FP32, init, torch.Generator().manual_seed(0), progress=False)
     assert [row["step"] for row in result.log] == [0, 2, 4]
     after = scorer.model.state_dict()
@@ -89,7 +89,7 @@ def test_mlm_reads_the_mask_right_after_the_prompt_or_where_the_template_puts_it
     plain = scorer_for(tiny_backbones, "mlm")
     for x in plain.encode(sst2_rows[:4]):
         assert x.ids[0] == tokenizer.mask_token_id and x.read_index == 0
-    task = {**sentiment_task(), "templates": {"mlm": "{text_a} it was {mask} ."}}
+    task = replace(sentiment_task(), templates={"mlm": "{text_a} it was {mask} ."})
     placed = scorer_for(tiny_backbones, "mlm", task)
     for x in placed.encode(sst2_rows[:4]):
         assert x.ids.count(tokenizer.mask_token_id) == 1
@@ -106,7 +106,7 @@ def test_truncation_cuts_the_task_text_and_keeps_the_template(tiny_backbones, sh
     from conftest import read_rows
 
     long_rows = read_rows(shared_data / "imdb" / "validation.jsonl", 4)
-    task = {**sentiment_task("imdb"), "templates": {"causal": "{text_a} so it was"}}
+    task = replace(sentiment_task("imdb"), templates={"causal": "{text_a} so it was"})
     scorer = scorer_for(tiny_backbones, "causal", task, max_length=16)
     tokenizer = tiny_backbones["causal"][1]
     for x in scorer.encode(long_rows):
@@ -123,13 +123,13 @@ def test_longest_first_allocation():
 
 
 def test_label_words_sharing_a_first_token_are_refused(tiny_backbones):
-    task = {**sentiment_task(), "label_words": ["positive", ["negative", "positive"]]}
+    task = replace(sentiment_task(), label_words=["positive", ["negative", "positive"]])
     with pytest.raises(ValueError, match="share the first token"):
         scorer_for(tiny_backbones, "causal", task)
 
 
 def test_unknown_template_field_is_named(tiny_backbones, sst2_rows):
-    task = {**sentiment_task(), "templates": {"default": "{sentence}"}}
+    task = replace(sentiment_task(), templates={"default": "{sentence}"})
     with pytest.raises(ValueError, match="unknown field 'sentence'"):
         scorer_for(tiny_backbones, "embedding", task).encode(sst2_rows[:2])
 
@@ -139,7 +139,7 @@ def test_bf16_training_preparation_keeps_the_logits(tiny_backbones, family, sst2
     """Training jobs store the frozen Linear weights in bf16, autocast's own rounding of them,
     so the logits stay bit-equal; on CPU attention becomes plain matrix products; fp32 untouched."""
     from prompt_transfer.backbones import build_tiny_model
-    from prompt_transfer.runtime import evaluation_attention, prepare_frozen_backbone
+    from prompt_transfer.backbones import evaluation_attention, prepare_frozen_backbone
 
     tokenizer = tiny_backbones[family][1]
     bf16 = setup_runtime(threads=2, precision="bf16")

@@ -15,7 +15,8 @@ import yaml
 from conftest import BACKBONE, REPO, copy_workdir, jobs, overlay, snakemake
 
 from prompt_transfer import tpt, training
-from prompt_transfer.config import ConfigError, load_config, training_settings
+from prompt_transfer import specs
+from prompt_transfer.config import ConfigError, load_config
 from prompt_transfer.tpt import Pair
 
 # --- pair selection -------------------------------------------------------------------------
@@ -37,7 +38,7 @@ def configured(raw, tpt_section=None, **study):
 
 
 def pairs_of(config, backbone="minilm"):
-    return tpt.static_pairs(config, backbone, lambda b, t: training_settings(config, b, t))
+    return tpt.static_pairs(config, backbone)
 
 
 def test_same_type_is_the_default_and_pairs_every_same_type_source(raw):
@@ -208,7 +209,6 @@ def test_speedup_table_and_summary_over_pairs():
 def tiny_run(tmp_path_factory, shared_data, raw):
     """A tiny seq2seq backbone (its scores vary with the prompt) and sst2 data."""
     from prompt_transfer.backbones import materialize
-    from prompt_transfer.config import backbone_spec, data_settings, task_spec
     from prompt_transfer.data import prepare_task_data
 
     root = tmp_path_factory.mktemp("tiny_tpt")
@@ -229,15 +229,14 @@ def tiny_run(tmp_path_factory, shared_data, raw):
         "learning_rate": 0.05,
     }
     config = load_config(raw)
-    backbone = backbone_spec(config, "tiny-seq2seq")
+    backbone = specs.backbone(config, "tiny-seq2seq")
     manifest = root / "model" / "model.json"
     materialize(backbone, manifest.parent)
-    prepare_task_data("sst2", config["tasks"]["sst2"], data_settings(config, "sst2"), shared_data, root / "data" / "sst2")
+    prepare_task_data(specs.data_job(config, "sst2"), root / "data" / "sst2")
 
     def train(task, out, init=None):
         return training.run_train_job(
-            manifest, backbone, task_spec(config, task, "seq2seq"), training_settings(config, "tiny-seq2seq", task),
-            root / "data" / task, out / f"{task}.safetensors", out / f"{task}.log.csv", out / f"{task}.metrics.json",
+            specs.train_job(config, "tiny-seq2seq", task), manifest, root / "data" / task, out / f"{task}.safetensors", out / f"{task}.log.csv", out / f"{task}.metrics.json",
             threads=1, init_path=init,
         )  # fmt: skip
 
@@ -245,24 +244,23 @@ def tiny_run(tmp_path_factory, shared_data, raw):
 
 
 def test_the_transferred_run_starts_from_the_source_prompt(tiny_run, monkeypatch):
-    from prompt_transfer.config import task_spec
-    from prompt_transfer.data import read_split
     from prompt_transfer.evaluation import accuracy
     from prompt_transfer.prompts import load_prompt, save_prompt
     from prompt_transfer.runtime import setup_runtime
-    from prompt_transfer.scorers import load_scorer
+    from prompt_transfer.session import Session
 
     config, manifest, backbone, root, train = tiny_run
     train("sst2", root / "prompts")  # the target's ordinary (random-init) run
     random_log = pd.read_csv(root / "prompts" / "sst2.log.csv")
-    settings = training_settings(config, "tiny-seq2seq", "sst2")
-    runtime = setup_runtime(1, settings["precision"])
-    scorer = load_scorer(manifest, backbone, task_spec(config, "sst2", "seq2seq"), settings["max_length"], runtime)
-    dev = scorer.encode(read_split(root / "data" / "sst2", "dev"))
+    settings = specs.training(config, "tiny-seq2seq", "sst2")
+    runtime = setup_runtime(1, settings.precision)
+    session = Session()
+    scorer = session.scorer(manifest, backbone, specs.task(config, "sst2", "seq2seq"), settings.max_length, runtime)
+    dev = session.split(scorer, root / "data" / "sst2", "dev")
     # a source prompt whose dev score differs from the random initial prompt's, so that the
     # step-0 score tells which prompt the run started from
     for seed in range(20):
-        source_prompt = scorer.init_prompt(settings["prompt_length"], "vocab", torch.Generator().manual_seed(seed))
+        source_prompt = scorer.init_prompt(settings.prompt_length, "vocab", torch.Generator().manual_seed(seed))
         source_score = accuracy(scorer, source_prompt, dev, 64, runtime)
         if source_score != random_log.dev_accuracy[0]:
             break

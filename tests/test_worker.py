@@ -13,8 +13,9 @@ from conftest import TINY, sentiment_task, train
 from prompt_transfer import evaluation, worker
 from prompt_transfer.errors import UserError
 from prompt_transfer.prompts import save_prompt
+from prompt_transfer.specs import Evaluation, TransferJob
 
-SETTINGS = {"max_length": 32, "precision": "auto", "batch_size": 16}
+JOB = TransferJob(TINY, sentiment_task(), Evaluation(max_length=32, precision="auto", batch_size=16))
 
 
 @pytest.fixture
@@ -32,14 +33,19 @@ def prompt(tiny_manifest, sst2_dir, tmp_path_factory):
     return train(tiny_manifest, sst2_dir, tmp_path_factory.mktemp("prompt"))[0]
 
 
-def kwargs(manifest, prompt, data_dir, out):
-    return {"manifest": str(manifest), "backbone": TINY, "task": sentiment_task(), "settings": SETTINGS, "prompt_path": str(prompt), "data_dir": str(data_dir), "out": str(out)}
+def paths(manifest, prompt, data_dir, out):
+    return {"manifest": str(manifest), "prompt_path": str(prompt), "data_dir": str(data_dir), "out": str(out)}
+
+
+def request(manifest, prompt, data_dir, out):
+    """What an evaluation script sends a worker: the job's spec and its paths."""
+    return {"job": JOB.to_dict(), **paths(manifest, prompt, data_dir, out)}
 
 
 def test_a_worker_gives_the_jobs_own_result_and_stays_warm(workdir, tiny_manifest, sst2_dir, prompt):
-    own = evaluation.run_transfer_job(**kwargs(tiny_manifest, prompt, sst2_dir, workdir / "own.json"), threads=1)
-    first = worker.submit("transfer", kwargs(tiny_manifest, prompt, sst2_dir, workdir / "a.json"), threads=1)
-    second = worker.submit("transfer", kwargs(tiny_manifest, prompt, sst2_dir, workdir / "b.json"), threads=1)
+    own = evaluation.run_transfer_job(JOB, **paths(tiny_manifest, prompt, sst2_dir, workdir / "own.json"), threads=1)
+    first = worker.submit("transfer", request(tiny_manifest, prompt, sst2_dir, workdir / "a.json"), threads=1)
+    second = worker.submit("transfer", request(tiny_manifest, prompt, sst2_dir, workdir / "b.json"), threads=1)
     assert first["pid"] == second["pid"]  # the second job found the worker warm
     for out in ("a.json", "b.json"):
         served = json.loads((workdir / out).read_text())
@@ -50,7 +56,7 @@ def test_concurrent_jobs_get_their_own_workers(workdir, tiny_manifest, sst2_dir,
     replies = {}
 
     def job(name):
-        replies[name] = worker.submit("transfer", kwargs(tiny_manifest, prompt, sst2_dir, workdir / f"{name}.json"), threads=1)
+        replies[name] = worker.submit("transfer", request(tiny_manifest, prompt, sst2_dir, workdir / f"{name}.json"), threads=1)
 
     threads = [threading.Thread(target=job, args=(n,)) for n in ("x", "y")]
     for t in threads:
@@ -65,13 +71,13 @@ def test_a_users_mistake_in_a_worker_is_the_jobs_error(workdir, tiny_manifest, s
     wrong = workdir / "wrong.safetensors"
     save_prompt(wrong, torch.zeros(4, 48), {"task": "sst2"})
     with pytest.raises(UserError, match=r"prompt of shape \[4, 48\] does not fit this backbone"):
-        worker.submit("transfer", kwargs(tiny_manifest, wrong, sst2_dir, workdir / "out.json"), threads=1)
+        worker.submit("transfer", request(tiny_manifest, wrong, sst2_dir, workdir / "out.json"), threads=1)
     assert not (workdir / "out.json").exists()
 
 
 def test_workers_can_be_turned_off(workdir, tiny_manifest, sst2_dir, prompt, monkeypatch):
     monkeypatch.setenv("PROMPT_TRANSFER_WORKERS", "0")
-    worker.run_job("transfer", kwargs(tiny_manifest, prompt, sst2_dir, workdir / "out.json"), threads=1, log_file=None)
+    worker.run_job("transfer", JOB, paths(tiny_manifest, prompt, sst2_dir, workdir / "out.json"), threads=1, log_file=None)
     assert (workdir / "out.json").is_file() and not worker.WORKER_DIR.exists()
     monkeypatch.setenv("PROMPT_TRANSFER_WORKERS", "1")
     monkeypatch.setenv("SLURM_JOB_ID", "42")  # inside a SLURM job: no daemons

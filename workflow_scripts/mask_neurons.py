@@ -1,14 +1,11 @@
 """Rule mask_neurons: a task's own prompt with its most activated neurons zeroed, and a random control."""
 
-from prompt_transfer import cli, neurons
+from prompt_transfer import cli, neurons, specs
 
 
 def build_parser():
     p = cli.parser(__doc__)
-    p.add_argument("--model", required=True, help="backbone manifest (model.json)")
-    p.add_argument("--backbone", type=cli.json_arg, required=True)
-    p.add_argument("--task", type=cli.json_arg, required=True)
-    p.add_argument("--settings", type=cli.json_arg, required=True, help="JSON: evaluation settings, fraction, seed, random_draws")
+    cli.add_model_job(p, specs.MaskingJob)
     p.add_argument("--prompt", required=True)
     p.add_argument("--neurons", required=True, help="the prompt's activations (extract_neurons)")
     p.add_argument("--own", required=True, help="the unmasked zero-shot result of the task's own prompt")
@@ -18,7 +15,7 @@ def build_parser():
 
 
 def main(a):
-    neurons.run_masking_job(a.model, a.backbone, a.task, a.settings, a.prompt, a.neurons, a.own, a.data_dir, a.out, a.threads)
+    neurons.run_masking_job(a.job, a.model, a.prompt, a.neurons, a.own, a.data_dir, a.out, a.threads)
 
 
 if __name__ == "__main__":

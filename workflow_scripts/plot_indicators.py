@@ -14,8 +14,7 @@ def build_parser():
 
 def main(a):
     results = {}
-    for entry in a.backbones:
-        backbone, paths = entry.split("=", 1)
+    for backbone, paths in cli.named_paths(a.backbones).items():
         spearman, table, matrix = (pd.read_csv(path) for path in paths.split(","))
         results[backbone] = (spearman, indicators.transfer_pairs(table, matrix))
     plots.indicators_pdf(a.out, results)

@@ -2,21 +2,20 @@
 
 import pandas as pd
 
-from prompt_transfer import cli, plots
+from prompt_transfer import cli, plots, specs
 
 
 def build_parser():
     p = cli.parser(__doc__)
+    cli.add_job(p, specs.StudyTasks)
     p.add_argument("--tables", nargs="+", required=True, help="backbone=path/to/speedup.csv")
-    p.add_argument("--tasks", type=cli.json_arg, required=True)
-    p.add_argument("--task-types", type=cli.json_arg, required=True)
     p.add_argument("--out", required=True)
     return p
 
 
 def main(a):
-    tables = {name: pd.read_csv(path) for name, path in (t.split("=", 1) for t in a.tables)}
-    plots.tpt_curves_pdf(a.out, tables, a.tasks, a.task_types)
+    tables = {name: pd.read_csv(path) for name, path in cli.named_paths(a.tables).items()}
+    plots.tpt_curves_pdf(a.out, tables, a.job.tasks, a.job.types)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """Rule train_projector_distance: fit a projector to the target backbone's own prompts (MSE)."""
 
-from prompt_transfer import cli, projector
+from prompt_transfer import cli, projector, specs
 
 
 def build_parser():
     p = cli.parser(__doc__)
-    p.add_argument("--job", type=cli.json_arg, required=True, help="JSON: pair, task set, tasks, settings")
+    cli.add_job(p, specs.ProjectorJob)
     p.add_argument("--source-prompts", nargs="+", required=True, help="source backbone's prompts, in the order of the job's tasks")
     p.add_argument("--target-prompts", nargs="+", required=True, help="target backbone's own prompts of the same tasks")
     p.add_argument("--projector", required=True)

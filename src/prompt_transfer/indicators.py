@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from scipy import stats
 
 from .neurons import active
+from .specs import CorrelationJob, IndicatorsJob
 
 PAIR_KEYS = ["source", "target"]
 OUTCOMES = {
@@ -317,31 +318,26 @@ def retrieval_table(pairs: pd.DataFrame, indicators: list[str], outcomes: list[s
 # --- jobs --------------------------------------------------------------------------------------
 
 
-def run_indicators_job(prompt_files: dict[str, str], neuron_files: dict[str, str] | None, task_types: dict, settings: dict, out, backbone: str | None = None) -> pd.DataFrame:
-    """The indicators rules: read prompts (and activations), write the pair table.
-
-    settings: layer_group_size, and for prompts from elsewhere hidden_size (to unflatten
-    [1, L*d] files) and skip_rows (leading rows dropped, e.g. the unused row 0 of the paper's
-    released RoBERTa prompts).
-    """
+def run_indicators_job(job: IndicatorsJob, prompt_files: dict[str, str], neuron_files: dict[str, str] | None, out) -> pd.DataFrame:
+    """The indicators rules: read prompts (and activations), write the pair table. Prompts
+    from elsewhere may need hidden_size (to unflatten [1, L*d] files) and skip_rows (leading
+    rows dropped)."""
     from .io import load_tensors, write_csv
     from .prompts import load_prompt
 
-    skip = settings.get("skip_rows", 0)
-    prompts = {name: load_prompt(path, settings.get("hidden_size"))[0][skip:] for name, path in prompt_files.items()}
+    skip = job.skip_rows or 0
+    prompts = {name: load_prompt(path, job.hidden_size)[0][skip:] for name, path in prompt_files.items()}
     activations = {name: load_tensors(path)[0]["activations"] for name, path in neuron_files.items()} if neuron_files else None
-    table = indicator_table(prompts, task_types, activations, settings["layer_group_size"])
-    if backbone is not None:
-        table.insert(0, "backbone", backbone)
+    table = indicator_table(prompts, job.task_types, activations, job.layer_group_size)
+    if job.backbone is not None:
+        table.insert(0, "backbone", job.backbone)
     write_csv(out, table)
     return table
 
 
-def run_correlation_job(indicators_path, matrix_path, speedup_path, settings: dict, out_spearman, out_retrieval) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The indicator_correlation rule: Spearman table and source retrieval of one backbone.
-
-    settings: bootstrap (resamples), seed, reference (indicator the paired differences use).
-    """
+def run_correlation_job(job: CorrelationJob, indicators_path, matrix_path, speedup_path, out_spearman, out_retrieval) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The indicator_correlation rule: Spearman table and source retrieval of one backbone
+    (job.reference: the indicator the paired differences are taken against)."""
     from .io import write_csv
 
     indicators = pd.read_csv(indicators_path)
@@ -349,8 +345,8 @@ def run_correlation_job(indicators_path, matrix_path, speedup_path, settings: di
     pairs = transfer_pairs(indicators, pd.read_csv(matrix_path), speedup)
     names = indicator_columns(indicators)
     outcomes = [o for o in OUTCOMES if o in pairs.columns]
-    reference = settings["reference"] if settings["reference"] in names else None
-    spearman = spearman_table(pairs, names, outcomes, settings["bootstrap"], settings["seed"], reference)
+    reference = job.reference if job.reference in names else None
+    spearman = spearman_table(pairs, names, outcomes, job.bootstrap, job.seed, reference)
     retrieval = retrieval_table(pairs, names, outcomes)
     backbone = indicators.backbone.iloc[0] if "backbone" in indicators else None
     for table in (spearman, retrieval):

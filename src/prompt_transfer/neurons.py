@@ -28,6 +28,7 @@ from torch import nn
 from .evaluation import length_sorted_batches
 from .runtime import Runtime
 from .scorers import Batch, Encoded, Scorer
+from .specs import MaskingJob, NeuronsJob
 
 log = logging.getLogger(__name__)
 
@@ -160,32 +161,37 @@ def masked_neurons(model: nn.Module, keep: torch.Tensor):
         yield
 
 
-def run_extract_job(manifest, backbone: dict, task: dict, settings: dict, prompt_path, data_dir, out, threads=None) -> torch.Tensor:
-    """The extract_neurons rule: the task prompt's activations, saved as `activations` [layers, I].
-
-    settings: max_length, precision, batch_size and inputs (0: the paper's stimulus; N: the
-    mean over the first N training inputs).
-    """
-    from .data import read_split
-    from .io import save_tensors
+def _open(job: NeuronsJob | MaskingJob, manifest, prompt_path, threads):
+    """(runtime, session, scorer, prompt) of a neurons job."""
     from .prompts import load_prompt
     from .runtime import setup_runtime
-    from .scorers import load_scorer
+    from .session import Session
 
-    runtime = setup_runtime(threads, settings["precision"])
-    scorer = load_scorer(manifest, backbone, task, settings["max_length"], runtime)
+    runtime = setup_runtime(threads, job.evaluation.precision)
+    session = Session()
+    scorer = session.scorer(manifest, job.backbone, job.task, job.evaluation.max_length, runtime)
     prompt, _ = load_prompt(prompt_path, scorer.hidden_size)
-    if settings["inputs"]:
-        items = scorer.encode(read_split(data_dir, "train")[: settings["inputs"]])
+    return runtime, session, scorer, prompt
+
+
+def run_extract_job(job: NeuronsJob, manifest, prompt_path, data_dir, out, threads=None) -> torch.Tensor:
+    """The extract_neurons rule: the task prompt's activations, saved as `activations` [layers, I]
+    (job.inputs 0: the paper's stimulus; N: the mean over the first N training inputs)."""
+    from .data import read_split
+    from .io import save_tensors
+
+    runtime, _, scorer, prompt = _open(job, manifest, prompt_path, threads)
+    if job.inputs:
+        items = scorer.encode(read_split(data_dir, "train")[: job.inputs])
         described = f"mean over the first {len(items)} training inputs"
     else:
         items = [stimulus(scorer)]
         described = "prompt + one special token"
-    activations = prompt_activations(scorer, prompt, items, settings["batch_size"], runtime)
-    log.info("%s: %d layers x %d neurons, %.1f%% active", task["name"], *activations.shape, 100 * active(activations).float().mean())
+    activations = prompt_activations(scorer, prompt, items, job.evaluation.batch_size, runtime)
+    log.info("%s: %d layers x %d neurons, %.1f%% active", job.task.name, *activations.shape, 100 * active(activations).float().mean())
     metadata = {
-        "backbone": backbone["name"],
-        "task": task["name"],
+        "backbone": job.backbone.name,
+        "task": job.task.name,
         "family": scorer.family,
         "stimulus": described,
         "modules": [name for name, _ in ffn_modules(scorer.model)],
@@ -194,44 +200,35 @@ def run_extract_job(manifest, backbone: dict, task: dict, settings: dict, prompt
     return activations
 
 
-def run_masking_job(manifest, backbone: dict, task: dict, settings: dict, prompt_path, neurons_path, own_path, data_dir, out, threads=None) -> dict:
+def run_masking_job(job: MaskingJob, manifest, prompt_path, neurons_path, own_path, data_dir, out, threads=None) -> dict:
     """The mask_neurons rule: the task's own prompt on its validation split with its most
-    activated neurons zeroed, and with as many random neurons zeroed (the control).
-
-    settings: the evaluation settings plus fraction, seed and random_draws. The unmasked
-    accuracy is the zero-shot diagonal (`own_path`), measured with the same settings.
-    """
-    from .data import read_split
+    activated neurons zeroed, and with as many random neurons zeroed (the control). The
+    unmasked accuracy is the zero-shot diagonal (`own_path`), measured with the same settings."""
     from .evaluation import accuracy
     from .io import load_tensors, read_json, write_json
-    from .prompts import load_prompt
-    from .runtime import setup_runtime
-    from .scorers import load_scorer
 
-    runtime = setup_runtime(threads, settings["precision"])
-    scorer = load_scorer(manifest, backbone, task, settings["max_length"], runtime)
-    prompt, _ = load_prompt(prompt_path, scorer.hidden_size)
+    runtime, session, scorer, prompt = _open(job, manifest, prompt_path, threads)
     activations = load_tensors(neurons_path)[0]["activations"]
-    items = scorer.encode(read_split(data_dir, "validation"))
+    items = session.split(scorer, data_dir, "validation")
 
     def masked_accuracy(indices):
         with masked_neurons(scorer.model, keep_mask(activations.shape, indices)):
-            return accuracy(scorer, prompt, items, settings["batch_size"], runtime)
+            return accuracy(scorer, prompt, items, job.evaluation.batch_size, runtime)
 
-    top = top_neurons(activations, settings["fraction"])
-    generator = torch.Generator().manual_seed(settings["seed"])
-    random_scores = [masked_accuracy(random_neurons(activations, len(top), generator)) for _ in range(settings["random_draws"])]
+    top = top_neurons(activations, job.fraction)
+    generator = torch.Generator().manual_seed(job.seed)
+    random_scores = [masked_accuracy(random_neurons(activations, len(top), generator)) for _ in range(job.random_draws)]
     result = {
-        "backbone": backbone["name"],
-        "task": task["name"],
-        "fraction": settings["fraction"],
+        "backbone": job.backbone.name,
+        "task": job.task.name,
+        "fraction": job.fraction,
         "masked_neurons": len(top),
         "total_neurons": activations.numel(),
         "unmasked": read_json(own_path)["accuracy"],
         "top_masked": masked_accuracy(top),
         "random_masked": sum(random_scores) / len(random_scores),
         "random_masked_draws": random_scores,
-        "seed": settings["seed"],
+        "seed": job.seed,
         "examples": len(items),
         "runtime": runtime.describe(),
     }

@@ -21,9 +21,8 @@ read any trained prompt.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import math
-import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -32,14 +31,17 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .backbones import load_backbone
-from .data import read_split
+from . import loop
+from .backbones import prepare_frozen_backbone
 from .evaluation import accuracy
 from .io import load_tensors, save_tensors, write_csv
+from .loop import LOG_COLUMNS
 from .prompts import PromptShapeError, load_prompt, save_prompt
-from .runtime import Runtime, prepare_frozen_backbone, seed_everything, setup_runtime
-from .scorers import Encoded, Scorer, make_scorer
-from .training import LOG_COLUMNS, DivergedError, training_batches
+from .runtime import Runtime, seed_everything, setup_runtime
+from .scorers import Encoded, Scorer
+from .session import Session
+from .specs import ProjectorJob, ProjectorSettings, TaskProjectorJob
+from .training import training_batches
 
 log = logging.getLogger(__name__)
 
@@ -88,46 +90,27 @@ def stack_prompts(paths, hidden_size: int | None = None) -> torch.Tensor:
     return torch.stack(prompts)
 
 
-def _optimizer(projector: PromptProjector, settings: dict) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(
-        projector.parameters(), lr=settings["learning_rate"], eps=settings["adam_eps"], weight_decay=settings["weight_decay"]
-    )
+def loop_settings(settings: ProjectorSettings) -> loop.LoopSettings:
+    keys = ("max_steps", "eval_interval", "learning_rate", "weight_decay", "grad_clip", "adam_eps")
+    return loop.LoopSettings(**{k: getattr(settings, k) for k in keys})
 
 
-def _step(projector: PromptProjector, optimizer: torch.optim.Optimizer, loss: torch.Tensor, settings: dict, step: int) -> None:
-    if not math.isfinite(loss.item()):
-        raise DivergedError(f"projector loss is {loss.item()} at step {step}; lower projector.learning_rate")
-    loss.backward()
-    if settings["grad_clip"]:
-        torch.nn.utils.clip_grad_norm_(projector.parameters(), settings["grad_clip"])
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-
-
-def _logs_at(step: int, settings: dict) -> bool:
-    return step % settings["eval_interval"] == 0 or step == settings["max_steps"]
-
-
-def train_distance(projector: PromptProjector, sources: torch.Tensor, targets: torch.Tensor, settings: dict, progress: bool = True) -> list[dict]:
+def train_distance(projector: PromptProjector, sources: torch.Tensor, targets: torch.Tensor, settings: ProjectorSettings, progress: bool = True) -> list[dict]:
     """Fit projector(sources[k]) to targets[k] ([K, L, d_s] -> [K, L, d_t]) by MSE, all K
-    prompts in every step. Returns the log (train_loss at step 0 is the initial MSE)."""
-    optimizer = _optimizer(projector, settings)
-    started = time.perf_counter()
+    prompts in every step; the last projector is kept. Returns the log (train_loss at step 0
+    is the initial MSE)."""
     with torch.no_grad():
         initial = F.mse_loss(projector(sources), targets).item()
-    rows = [dict(zip(LOG_COLUMNS, [0, 0, 0.0, initial, math.nan]))]
-    losses = []
-    bar = tqdm(range(1, settings["max_steps"] + 1), desc="projector (distance)", disable=not progress, mininterval=5)
-    for step in bar:
-        loss = F.mse_loss(projector(sources), targets)
-        _step(projector, optimizer, loss, settings, step)
-        losses.append(loss.item())
-        if _logs_at(step, settings):
-            rows.append(dict(zip(LOG_COLUMNS, [step, step * len(sources), time.perf_counter() - started, sum(losses) / len(losses), math.nan])))
-            bar.set_postfix(mse=f"{rows[-1]['train_loss']:.4f}")
-            log.info("step %d: MSE %.5f", step, rows[-1]["train_loss"])
-            losses = []
-    return rows
+    result = loop.train(
+        dict(projector.named_parameters()),
+        itertools.repeat(None),
+        lambda _: (F.mse_loss(projector(sources), targets), len(sources)),
+        loop_settings(settings),
+        initial_loss=initial,
+        name="projector (distance)",
+        progress=progress,
+    )
+    return result.log
 
 
 @dataclass
@@ -147,65 +130,53 @@ def dev_accuracy(projector: PromptProjector, tasks: list[ProjectionTask], batch_
     return sum(scores) / len(scores)
 
 
-@dataclass
-class TaskTrainResult:
-    state: dict  # the best projector's state_dict on dev
-    best_step: int
-    best_dev_accuracy: float
-    log: list[dict]
+def cycling(tasks: list[ProjectionTask], batch_size: int, generator: torch.Generator):
+    """(task, batch) of step s from task s mod K, each task's batches its own shuffled stream."""
+    streams = [training_batches(t.train, batch_size, generator) for t in tasks]
+    while True:
+        for task, stream in zip(tasks, streams):
+            yield task, next(stream)
 
 
 def train_task(
     projector: PromptProjector,
     tasks: list[ProjectionTask],
-    settings: dict,
+    settings: ProjectorSettings,
     runtime: Runtime,
     generator: torch.Generator,
     eval_batch_size: int = 64,
     progress: bool = True,
-) -> TaskTrainResult:
+) -> loop.LoopResult:
     """Train the projector through the frozen target backbone: step s uses a batch of task
-    s mod K, whose loss reaches only the projector (through the projected prompt)."""
-    optimizer = _optimizer(projector, settings)
-    streams = [training_batches(t.train, settings["batch_size"], generator) for t in tasks]
-    started = time.perf_counter()
+    s mod K, whose loss reaches only the projector (through the projected prompt). The
+    projector of the best mean dev accuracy is kept (`best`, a state dict)."""
 
-    def snapshot():
-        return {k: v.detach().clone() for k, v in projector.state_dict().items()}
-
-    best = dev_accuracy(projector, tasks, eval_batch_size, runtime)
-    result = TaskTrainResult(snapshot(), 0, best, [dict(zip(LOG_COLUMNS, [0, 0, 0.0, math.nan, best]))])
-    losses, seen = [], 0
-    bar = tqdm(range(1, settings["max_steps"] + 1), desc="projector (task)", disable=not progress, mininterval=5)
-    for step in bar:
-        k = (step - 1) % len(tasks)
-        task = tasks[k]
-        batch = task.scorer.collate(next(streams[k])).to(runtime.device)
+    def loss_of(item):
+        task, items = item
+        batch = task.scorer.collate(items).to(runtime.device)
         prompt = projector(task.source_prompt)  # fp32; the scorer casts it under autocast
         with runtime.autocast():
             logits = task.scorer.logits(prompt, batch)
-        loss = F.cross_entropy(logits.float(), batch.labels)
-        _step(projector, optimizer, loss, settings, step)
-        losses.append(loss.item())
-        seen += len(batch)
-        if _logs_at(step, settings):
-            dev = dev_accuracy(projector, tasks, eval_batch_size, runtime)
-            result.log.append(dict(zip(LOG_COLUMNS, [step, seen, time.perf_counter() - started, sum(losses) / len(losses), dev])))
-            bar.set_postfix(loss=f"{result.log[-1]['train_loss']:.3f}", dev=f"{dev:.3f}")
-            log.info("step %d: train loss %.4f, mean dev accuracy %.4f", step, result.log[-1]["train_loss"], dev)
-            losses = []
-            if dev > result.best_dev_accuracy:
-                result.state, result.best_step, result.best_dev_accuracy = snapshot(), step, dev
-    return result
+        return F.cross_entropy(logits.float(), batch.labels), len(batch)
+
+    return loop.train(
+        dict(projector.named_parameters()),
+        cycling(tasks, settings.batch_size, generator),
+        loss_of,
+        loop_settings(settings),
+        evaluate=lambda: dev_accuracy(projector, tasks, eval_batch_size, runtime),
+        name="projector (task)",
+        progress=progress,
+    )
 
 
 # --- workflow jobs --------------------------------------------------------------------------
 
 
-def _new_projector(sources: torch.Tensor, target_size: int, settings: dict) -> PromptProjector:
-    seed_everything(settings["seed"])  # the initial weights
+def _new_projector(sources: torch.Tensor, target_size: int, settings: ProjectorSettings) -> PromptProjector:
+    seed_everything(settings.seed)  # the initial weights
     _, length, source_size = sources.shape
-    return PromptProjector(length, source_size, target_size, settings["hidden_size"])
+    return PromptProjector(length, source_size, target_size, settings.hidden_size)
 
 
 def _write(out, out_log, projector: PromptProjector, log_rows: list[dict], metadata: dict) -> None:
@@ -213,9 +184,8 @@ def _write(out, out_log, projector: PromptProjector, log_rows: list[dict], metad
     save_projector(out, projector, metadata)
 
 
-def run_distance_job(job: dict, source_prompts, target_prompts, out, out_log, threads=None) -> PromptProjector:
-    """The distance rule. job: source, target (backbone names), task_set, tasks (in the order
-    of the prompt files) and settings."""
+def run_distance_job(job: ProjectorJob, source_prompts, target_prompts, out, out_log, threads=None) -> PromptProjector:
+    """The distance rule. The prompt files follow the order of job.tasks."""
     setup_runtime(threads, "fp32")  # thread count only: this job runs no backbone
     sources, targets = stack_prompts(source_prompts), stack_prompts(target_prompts)
     if sources.shape[1] != targets.shape[1]:
@@ -223,45 +193,40 @@ def run_distance_job(job: dict, source_prompts, target_prompts, out, out_log, th
             f"source prompts have length {sources.shape[1]} but the target's own prompts {targets.shape[1]}; "
             "the distance objective needs equal prompt_length on both backbones"
         )
-    settings = job["settings"]
-    projector = _new_projector(sources, targets.shape[2], settings)
-    log_rows = train_distance(projector, sources, targets, settings)
+    projector = _new_projector(sources, targets.shape[2], job.settings)
+    log_rows = train_distance(projector, sources, targets, job.settings)
     _write(out, out_log, projector, log_rows, {**_identity(job, "distance"), "final_mse": log_rows[-1]["train_loss"]})
     return projector
 
 
-def run_task_job(manifest, backbone: dict, job: dict, source_prompts, data_dirs, out, out_log, threads=None) -> TaskTrainResult:
-    """The task rule. job: source, target, task_set, tasks, settings, precision,
-    eval_batch_size and scoring: per task, its scorer spec (the target's family) and
-    max_length. `source_prompts` and `data_dirs` follow the order of job["tasks"]."""
-    settings = job["settings"]
-    runtime = setup_runtime(threads, job["precision"])
+def run_task_job(job: TaskProjectorJob, manifest, source_prompts, data_dirs, out, out_log, threads=None) -> loop.LoopResult:
+    """The task rule. `source_prompts` and `data_dirs` follow the order of job.tasks."""
+    runtime = setup_runtime(threads, job.precision)
     sources = stack_prompts(source_prompts)
-    model, tokenizer = load_backbone(manifest, backbone["scorer"], backbone.get("dtype", "float32"), runtime.device)
+    session = Session()
     tasks = []
-    for name, prompt, data_dir in zip(job["tasks"], sources, data_dirs):
-        scoring = job["scoring"][name]
-        scorer = make_scorer(backbone["scorer"], model, tokenizer, scoring["task"], scoring["max_length"], backbone.get("scorer_options"))
-        train, dev = (scorer.encode(read_split(data_dir, split)) for split in ("train", "dev"))
+    for task, max_length, prompt, data_dir in zip(job.scoring, job.max_lengths, sources, data_dirs):
+        scorer = session.scorer(manifest, job.backbone, task, max_length, runtime)
+        train, dev = (session.split(scorer, data_dir, split) for split in ("train", "dev"))
         tasks.append(ProjectionTask(scorer, prompt.to(runtime.device), train, dev))
-    prepare_frozen_backbone(model, runtime)
-    projector = _new_projector(sources, tasks[0].scorer.hidden_size, settings).to(runtime.device)
-    generator = seed_everything(settings["seed"])
-    result = train_task(projector, tasks, settings, runtime, generator, job["eval_batch_size"])
-    projector.load_state_dict(result.state)
-    metadata = {**_identity(job, "task"), "best_step": result.best_step, "best_dev_accuracy": result.best_dev_accuracy, "runtime": runtime.describe()}
+    prepare_frozen_backbone(tasks[0].scorer.model, runtime)
+    projector = _new_projector(sources, tasks[0].scorer.hidden_size, job.settings).to(runtime.device)
+    generator = seed_everything(job.settings.seed)
+    result = train_task(projector, tasks, job.settings, runtime, generator, job.eval_batch_size)
+    projector.load_state_dict(result.best)
+    metadata = {**_identity(job, "task"), "best_step": result.best_step, "best_dev_accuracy": result.best_score, "runtime": runtime.describe()}
     _write(out, out_log, projector, result.log, metadata)
     return result
 
 
-def _identity(job: dict, objective: str) -> dict:
+def _identity(job: ProjectorJob, objective: str) -> dict:
     return {
-        "source_backbone": job["source"],
-        "target_backbone": job["target"],
+        "source_backbone": job.source,
+        "target_backbone": job.target,
         "objective": objective,
-        "task_set": job["task_set"],
-        "tasks": job["tasks"],
-        "settings": job["settings"],
+        "task_set": job.task_set,
+        "tasks": job.tasks,
+        "settings": job.settings.to_dict(),
     }
 
 

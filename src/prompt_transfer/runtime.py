@@ -92,47 +92,6 @@ def setup_runtime(threads: int | None = None, precision: str = "auto", device: s
     return runtime
 
 
-def prepare_frozen_backbone(model: torch.nn.Module, runtime: Runtime) -> None:
-    """Make training steps through a frozen backbone faster under bf16 autocast.
-
-    - Linear weights are stored in bf16. Autocast would otherwise cast every frozen weight
-      again at every call (its cast cache holds only tensors that require grad); the copy it
-      makes is this same rounding, so the logits do not change. Weights tied to the input
-      embeddings stay as they are: prompts are initialised from, and live next to, those.
-    - On CPU, attention runs as plain matrix products ("eager"): torch's CPU attention kernel
-      is slow in the bf16 backward pass (MiniLM training step 1.2-1.7x faster without it
-      here, `benchmarks/speed.py`). Its forward pass is fast and evaluation, including the dev
-      evaluations during training (`evaluation_attention`), keeps it.
-    Nothing changes in fp32. Call it after making the scorers: their label vectors are
-    computed once, in fp32, as in evaluation jobs.
-    """
-    if runtime.autocast_dtype != torch.bfloat16:
-        return
-    embedding_weights = {id(p) for p in model.get_input_embeddings().parameters()}
-    for module in model.modules():
-        if isinstance(module, torch.nn.Linear) and id(module.weight) not in embedding_weights:
-            module.to(torch.bfloat16)
-    if runtime.device.type == "cpu" and model.config._attn_implementation == "sdpa":
-        model.set_attn_implementation("eager")
-        model.evaluation_attention = "sdpa"
-
-
-@contextlib.contextmanager
-def evaluation_attention(model: torch.nn.Module):
-    """Within it, the backbone's attention is the one evaluation jobs use, so a prompt's dev
-    score during training is the score an evaluation job gives it."""
-    training_attention = model.config._attn_implementation
-    wanted = getattr(model, "evaluation_attention", training_attention)
-    if wanted == training_attention:
-        yield
-        return
-    model.set_attn_implementation(wanted)
-    try:
-        yield
-    finally:
-        model.set_attn_implementation(training_attention)
-
-
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a dedicated CPU generator for explicit draws."""
     random.seed(seed)

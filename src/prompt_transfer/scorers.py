@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .specs import Task
+
 FAMILIES = ("mlm", "seq2seq", "causal", "embedding")
 
 
@@ -72,13 +74,13 @@ class Scorer:
 
     family: str
 
-    def __init__(self, model, tokenizer, task: dict, max_length: int, options: dict | None = None):
+    def __init__(self, model, tokenizer, task: Task, max_length: int, options: dict | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.task = task
         self.max_length = max_length
         self.options = options or {}
-        self.num_classes = len(task["labels"])
+        self.num_classes = len(task.labels)
         self.input_embeddings = model.get_input_embeddings()
         self.hidden_size = self.input_embeddings.weight.shape[1]
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -91,7 +93,7 @@ class Scorer:
     # -- text -> token ids ------------------------------------------------------------------
 
     def template(self, has_text_b: bool) -> str:
-        templates = self.task.get("templates", {})
+        templates = self.task.templates
         return templates.get(self.family) or templates.get("default") or default_template(has_text_b)
 
     def _truncated_fields(self, rows: list[dict]) -> list[dict]:
@@ -113,7 +115,7 @@ class Scorer:
         try:
             return [template.format_map({**fields, **f}) for f in self._truncated_fields(rows)]
         except KeyError as e:
-            raise ValueError(f"task {self.task['name']}: template {template!r} uses unknown field {e}") from None
+            raise ValueError(f"task {self.task.name}: template {template!r} uses unknown field {e}") from None
 
     def encode(self, rows: list[dict]) -> list[Encoded]:
         texts = self.render(rows)
@@ -170,18 +172,18 @@ class _LabelTokenScorer(Scorer):
     def __init__(self, model, tokenizer, task, max_length, options=None):
         super().__init__(model, tokenizer, task, max_length, options)
         ids, owner = [], []
-        for label, words in enumerate(task["label_words"]):
+        for label, words in enumerate(task.label_words):
             for word in [words] if isinstance(words, str) else words:
                 tokens = tokenizer(self.word_prefix + word, add_special_tokens=False)["input_ids"]
                 if not tokens:
-                    raise ValueError(f"task {task['name']}: label word {word!r} has no tokens")
+                    raise ValueError(f"task {task.name}: label word {word!r} has no tokens")
                 ids.append(tokens[0])
                 owner.append(label)
         first = {}
         for token, label in zip(ids, owner):
             if first.setdefault(token, label) != label:
                 raise ValueError(
-                    f"task {task['name']}: labels {task['labels'][first[token]]!r} and {task['labels'][label]!r} "
+                    f"task {task.name}: labels {task.labels[first[token]]!r} and {task.labels[label]!r} "
                     f"share the first token {tokenizer.convert_ids_to_tokens(token)!r} of their label words"
                 )
         self.label_token_ids = torch.tensor(ids, device=self.device)
@@ -252,7 +254,7 @@ class EmbeddingScorer(Scorer):
     def __init__(self, model, tokenizer, task, max_length, options=None):
         super().__init__(model, tokenizer, task, max_length, options)
         self.scale = self.options.get("scale", 20.0)
-        self.label_vectors = self._label_vectors(task["label_words"])
+        self.label_vectors = self._label_vectors(task.label_words)
 
     def pooled(self, prompt: torch.Tensor | None, batch: Batch) -> torch.Tensor:
         """Unit-norm mean of the input tokens' final hidden states (prompt slots excluded)."""
@@ -279,14 +281,5 @@ class EmbeddingScorer(Scorer):
 SCORERS = {cls.family: cls for cls in (MLMScorer, Seq2SeqScorer, CausalScorer, EmbeddingScorer)}
 
 
-def make_scorer(family: str, model, tokenizer, task: dict, max_length: int, options: dict | None = None) -> Scorer:
-    """task: {name, labels, templates, label_words (this family's)}."""
+def make_scorer(family: str, model, tokenizer, task: Task, max_length: int, options: dict | None = None) -> Scorer:
     return SCORERS[family](model, tokenizer, task, max_length, options)
-
-
-def load_scorer(manifest_path, backbone: dict, task: dict, max_length: int, runtime) -> Scorer:
-    """Load a backbone (see backbones.load_backbone) and wrap it in its family's scorer."""
-    from .backbones import load_backbone
-
-    model, tokenizer = load_backbone(manifest_path, backbone["scorer"], backbone.get("dtype", "float32"), runtime.device)
-    return make_scorer(backbone["scorer"], model, tokenizer, task, max_length, backbone.get("scorer_options"))

@@ -28,7 +28,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from .config import ConfigError
+from . import layout
+from .errors import ConfigError
+from .specs import training
 
 MODES = ("same_type", "all", "top_k")
 NAME = re.compile(r"^[A-Za-z0-9_+-]+$")
@@ -55,12 +57,12 @@ class Pair:
 
     def init_path(self, backbone: str) -> str:
         if self.projected is None:
-            return f"results/prompts/{backbone}/{self.source}.safetensors"
+            return layout.PROMPT.format(backbone=backbone, task=self.source)
         origin, objective, taskset = self.projected
-        return f"results/projectors/{origin}__{backbone}/projected/{objective}__{taskset}/{self.source}.safetensors"
+        return layout.PROJECTED.format(source_model=origin, target_model=backbone, objective=objective, taskset=taskset, task=self.source)
 
     def log_path(self, backbone: str) -> str:
-        return f"results/tpt/{backbone}/{self.init}__{self.target}.csv"
+        return layout.TPT_LOG.format(backbone=backbone, init=self.init, target=self.target)
 
 
 def pair_kind(source: str, target: str, task_types: dict[str, str]) -> str:
@@ -111,19 +113,17 @@ def check(config: dict) -> None:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def static_pairs(config: dict, backbone: str, training_settings) -> list[Pair]:
+def static_pairs(config: dict, backbone: str) -> list[Pair]:
     """The pairs of `backbone` that do not depend on results: modes same_type and all, and
     explicit entries. Generated pairs whose source prompt is longer or shorter than the
     target's (per-task prompt_length) are skipped; explicit ones raise ConfigError.
-
-    training_settings(backbone, task) -> the task's prompt-tuning settings.
     """
     tasks = config["study"]["tasks"]
     types = {t: config["tasks"][t]["type"] for t in tasks}
     modes, entries = _modes_and_entries(config["tpt"])
 
     def same_length(source, target, origin=backbone):
-        return training_settings(origin, source)["prompt_length"] == training_settings(backbone, target)["prompt_length"]
+        return training(config, origin, source).prompt_length == training(config, backbone, target).prompt_length
 
     pairs = set()
     for mode in modes:
@@ -249,7 +249,7 @@ def speedup_table(backbone: str, pairs: list[Pair], task_types: dict[str, str], 
     read_log = read_log or pd.read_csv
     rows = []
     for p in pairs:
-        random_log = f"results/prompts/{backbone}/{p.target}.log.csv"
+        random_log = layout.TRAIN_LOG.format(backbone=backbone, task=p.target)
         row = compare(read_log(random_log), read_log(p.log_path(backbone)), fraction)
         rows.append(
             {

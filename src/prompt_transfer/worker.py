@@ -3,7 +3,7 @@ transformers, load the backbone: about 5 s) paid once per worker instead of once
 
 A study has one small evaluation job per (source, target) pair. Each stays its own Snakemake
 job with its own outputs, but its script only forwards the request to a worker that keeps
-backbones loaded and validation splits tokenised (an evaluation.Session). Workers are started
+backbones loaded and validation splits tokenised (a session.Session). Workers are started
 on demand, one per concurrently running job ("slot"; a job holds its slot's lock for the whole
 request, so slots never serve two jobs at once), and exit after `IDLE_SECONDS` without work.
 
@@ -136,32 +136,38 @@ def submit(job: str, kwargs: dict, threads: int | None) -> dict:
     return reply
 
 
-def run_job(job: str, kwargs: dict, threads: int | None, log_file: str | None) -> None:
-    """An evaluation script's body: on a warm worker when possible, else in this process."""
+def _jobs() -> dict:
+    """The jobs a worker serves: name -> (function, its spec type)."""
+    from . import evaluation, specs
+
+    return {"transfer": (evaluation.run_transfer_job, specs.TransferJob), "baseline": (evaluation.run_baseline_job, specs.BaselineJob)}
+
+
+def run_job(job: str, spec, kwargs: dict, threads: int | None, log_file: str | None) -> None:
+    """An evaluation script's body: on a warm worker when possible, else in this process.
+    `spec` is the job's spec; `kwargs` its paths, made absolute (a worker may run elsewhere)."""
+    kwargs = {k: str(Path(v).resolve()) for k, v in kwargs.items()}
     if enabled():
         try:
-            submit(job, {**kwargs, "log_file": log_file and str(Path(log_file).resolve())}, threads)
+            submit(job, {"job": spec.to_dict(), **kwargs, "log_file": log_file and str(Path(log_file).resolve())}, threads)
             return
         except WorkerUnavailable as e:
             log.warning("no evaluation worker (%s): evaluating in this process", e)
-    from . import evaluation
-
-    run = {"transfer": evaluation.run_transfer_job, "baseline": evaluation.run_baseline_job}[job]
-    run(**kwargs, threads=threads)
+    run, _ = _jobs()[job]
+    run(spec, **kwargs, threads=threads)
 
 
 # --- server ---------------------------------------------------------------------------------
 
 
 def _handle(request: dict, session) -> dict:
-    from . import evaluation
-
     job = request["job"]
     if job == "ping":
         return {"ok": True, "pid": os.getpid()}
     kwargs = dict(request["kwargs"])
     log_file = kwargs.pop("log_file", None)
-    run = {"transfer": evaluation.run_transfer_job, "baseline": evaluation.run_baseline_job}[job]
+    run, spec_type = _jobs()[job]
+    kwargs["job"] = spec_type.from_dict(kwargs["job"])
     handler = logging.FileHandler(log_file, mode="a", encoding="utf-8") if log_file else None
     if handler:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -183,8 +189,8 @@ def _handle(request: dict, session) -> dict:
 
 def serve(sock_path: Path, threads: int | None, idle_seconds: float) -> None:
     """Answer requests until idle for `idle_seconds` while no client holds this slot."""
-    from .evaluation import Session
     from .runtime import setup_runtime
+    from .session import Session
 
     setup_runtime(threads)  # import torch and fix threads before accepting anything
     session = Session()

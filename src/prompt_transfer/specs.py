@@ -1,0 +1,396 @@
+"""Typed job specifications: what each job of the workflow depends on, in one place.
+
+The rules build a spec per job from the validated config (`from_config` functions below) and
+hand it to the job's script as one JSON parameter (`--job`). Snakemake's params re-run trigger
+compares that JSON, so a job re-runs exactly when something in its spec changes: a spec holds
+what changes the job's result and nothing else (no descriptions, no other family's words).
+
+Specs are frozen dataclasses that serialise to sorted JSON and back. Optional fields left at
+None are not written, so adding one keeps existing specs (and their jobs) unchanged.
+
+Free of torch: the workflow builds specs while it plans the DAG.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+
+
+class Spec:
+    """JSON round trip of a (nested) spec dataclass."""
+
+    def to_dict(self) -> dict:
+        return _plain(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        hints = typing.get_type_hints(cls)
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise TypeError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+        return cls(**{name: _typed(hints[name], value) for name, value in data.items()})
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.from_dict(json.loads(text))
+
+
+def _plain(value):
+    """Dataclasses -> dicts with sorted keys (None-valued optional fields dropped)."""
+    if isinstance(value, Spec):
+        items = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value) if not _unset(value, f))
+        return {k: _plain(v) for k, v in sorted(items)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _unset(spec: Spec, f: dataclasses.Field) -> bool:
+    return f.default is None and getattr(spec, f.name) is None
+
+
+def _typed(hint, value):
+    """`value` (decoded JSON) as the type `hint` names: nested specs become dataclasses."""
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):  # only "X | None" unions are used
+        (hint,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _typed(hint, value)
+    if isinstance(hint, type) and issubclass(hint, Spec):
+        return hint.from_dict(value)
+    if origin is list:
+        (item,) = typing.get_args(hint) or (typing.Any,)
+        return [_typed(item, v) for v in value]
+    if origin is dict:
+        _, item = typing.get_args(hint) or (str, typing.Any)
+        return {k: _typed(item, v) for k, v in value.items()}
+    return value
+
+
+# --- building blocks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backbone(Spec):
+    """A backbone as jobs load it: its source, scorer family and loading options."""
+
+    name: str
+    scorer: str  # mlm | seq2seq | causal | embedding
+    source: dict  # exactly one of hub, path, pypi, tiny (tiny: corpus paths under data_dir)
+    dtype: str = "float32"
+    scorer_options: dict = field(default_factory=dict)
+    licence: str | None = None
+
+
+@dataclass(frozen=True)
+class Task(Spec):
+    """A task as the scorer of one family sees it: only that family's template and words,
+    so editing another family's verbalizer re-runs nothing."""
+
+    name: str
+    type: str
+    labels: list[str]
+    label_words: list  # per label: a word, or a list of alternatives
+    templates: dict[str, str] = field(default_factory=dict)  # this family's and "default"
+
+
+@dataclass(frozen=True)
+class Sampling(Spec):
+    train_size: int
+    dev_size: int
+    validation_size: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Training(Spec):
+    """Prompt-tuning settings of one (backbone, task): config defaults < backbone < task."""
+
+    prompt_length: int
+    prompt_init: str  # vocab | normal
+    init_std: float
+    learning_rate: float
+    weight_decay: float
+    warmup_steps: int
+    batch_size: int
+    max_steps: int
+    eval_interval: int
+    early_stopping_patience: int
+    max_length: int
+    grad_clip: float
+    seed: int
+    precision: str  # auto | bf16 | fp32
+
+
+@dataclass(frozen=True)
+class Evaluation(Spec):
+    """How a target task is scored: its text budget and precision, the evaluation batch."""
+
+    max_length: int
+    precision: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class ProjectorSettings(Spec):
+    hidden_size: int
+    learning_rate: float
+    adam_eps: float
+    weight_decay: float
+    grad_clip: float
+    eval_interval: int
+    seed: int
+    max_steps: int
+    batch_size: int | None = None  # task objective only
+
+
+@dataclass(frozen=True)
+class StudyTasks(Spec):
+    """The tasks a table or figure shows, in order, and their types (same-type pairs and the
+    heatmaps' groups come from them)."""
+
+    tasks: list[str]
+    types: dict[str, str]
+
+
+# --- one spec per kind of job ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataJob(Spec):
+    """prepare_data: the task's source and labels, the sampling, and data_dir."""
+
+    task: str
+    type: str
+    labels: list[str]
+    sampling: Sampling
+    data_dir: str | None
+    hub: dict | None = None
+    local: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainJob(Spec):
+    """train_prompt and tpt_train (which adds an initial prompt file as an input)."""
+
+    backbone: Backbone
+    task: Task
+    training: Training
+
+
+@dataclass(frozen=True)
+class TransferJob(Spec):
+    """evaluate_transfer and evaluate_cross_model: one prompt file on the task's validation split."""
+
+    backbone: Backbone
+    task: Task
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True)
+class BaselineJob(Spec):
+    """evaluate_baselines: no prompt, and random prompts drawn like an initial prompt from
+    seeds seed, seed + 1, ..."""
+
+    backbone: Backbone
+    task: Task
+    evaluation: Evaluation
+    prompt_length: int
+    prompt_init: str
+    init_std: float
+    random_prompts: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class NeuronsJob(Spec):
+    """extract_neurons. inputs: 0 for the paper's stimulus, N for the mean over N training inputs."""
+
+    backbone: Backbone
+    task: Task
+    evaluation: Evaluation
+    inputs: int
+
+
+@dataclass(frozen=True)
+class MaskingJob(Spec):
+    """mask_neurons: the top `fraction` of neurons zeroed, and `random_draws` random controls."""
+
+    backbone: Backbone
+    task: Task
+    evaluation: Evaluation
+    fraction: float
+    random_draws: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class ProjectorJob(Spec):
+    """train_projector_distance: a projector of one backbone pair, fitted on a task set."""
+
+    source: str
+    target: str
+    task_set: str
+    tasks: list[str]
+    settings: ProjectorSettings
+
+
+@dataclass(frozen=True)
+class TaskProjectorJob(ProjectorJob):
+    """train_projector_task: also how the target backbone scores each task of the set."""
+
+    backbone: Backbone | None = None  # the target backbone
+    scoring: list[Task] | None = None  # in the order of `tasks`
+    max_lengths: list[int] | None = None
+    precision: str | None = None
+    eval_batch_size: int | None = None
+
+
+@dataclass(frozen=True)
+class IndicatorsJob(Spec):
+    """indicators and external_indicators (prompts from files: hidden_size, skip_rows)."""
+
+    task_types: dict[str, str | None]
+    layer_group_size: int
+    hidden_size: int | None = None
+    skip_rows: int | None = None
+    backbone: str | None = None
+
+
+@dataclass(frozen=True)
+class CorrelationJob(Spec):
+    bootstrap: int
+    seed: int
+    reference: str | None = None
+
+
+# --- specs from the validated config --------------------------------------------------------
+
+
+def sampling(config: dict, task: str) -> Sampling:
+    return Sampling(**{**config["data"], **config["tasks"][task]["data"]})
+
+
+def training(config: dict, backbone: str, task: str) -> Training:
+    """Prompt-tuning settings of one (backbone, task): defaults < backbone < task."""
+    merged = {**config["training"], **config["backbones"][backbone]["training"], **config["tasks"][task]["training"]}
+    return Training(**merged)
+
+
+def family(config: dict, backbone: str) -> str:
+    return config["backbones"][backbone]["scorer"]
+
+
+def task(config: dict, name: str, family_: str) -> Task:
+    entry = config["tasks"][name]
+    templates = {k: v for k, v in entry["templates"].items() if k in (family_, "default")}
+    return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates)
+
+
+def backbone(config: dict, name: str) -> Backbone:
+    """The backbone's registry entry; a tiny backbone's corpus files resolved under data_dir."""
+    entry = config["backbones"][name]
+    source = entry["source"]
+    if "tiny" in source:
+        corpus = [os.path.join(config["data_dir"] or "", path) for path in source["tiny"]["corpus"]]
+        source = {"tiny": {**source["tiny"], "corpus": corpus}}
+    return Backbone(name, entry["scorer"], source, entry["dtype"], entry["scorer_options"], entry.get("licence"))
+
+
+def evaluation(config: dict, backbone_: str, target: str) -> Evaluation:
+    settings = training(config, backbone_, target)
+    return Evaluation(settings.max_length, settings.precision, config["evaluation"]["batch_size"])
+
+
+def data_job(config: dict, name: str) -> DataJob:
+    entry = config["tasks"][name]
+    return DataJob(name, entry["type"], entry["labels"], sampling(config, name), config["data_dir"], entry.get("hub"), entry.get("local"))
+
+
+def train_job(config: dict, backbone_: str, name: str) -> TrainJob:
+    return TrainJob(backbone(config, backbone_), task(config, name, family(config, backbone_)), training(config, backbone_, name))
+
+
+def transfer_job(config: dict, backbone_: str, target: str) -> TransferJob:
+    return TransferJob(backbone(config, backbone_), task(config, target, family(config, backbone_)), evaluation(config, backbone_, target))
+
+
+def baseline_job(config: dict, backbone_: str, target: str) -> BaselineJob:
+    scored = transfer_job(config, backbone_, target)
+    settings = training(config, backbone_, target)
+    evaluation_ = config["evaluation"]
+    return BaselineJob(
+        scored.backbone, scored.task, scored.evaluation, settings.prompt_length, settings.prompt_init, settings.init_std,
+        evaluation_["random_prompts"], evaluation_["seed"],
+    )  # fmt: skip
+
+
+def neurons_job(config: dict, backbone_: str, name: str) -> NeuronsJob:
+    scored = transfer_job(config, backbone_, name)
+    return NeuronsJob(scored.backbone, scored.task, scored.evaluation, config["neurons"]["inputs"])
+
+
+def masking_job(config: dict, backbone_: str, name: str) -> MaskingJob:
+    scored = transfer_job(config, backbone_, name)
+    return MaskingJob(scored.backbone, scored.task, scored.evaluation, **config["neurons"]["masking"])
+
+
+def projector_settings(config: dict, objective: str) -> ProjectorSettings:
+    section = config["projector"]
+    keys = ["hidden_size", "learning_rate", "adam_eps", "weight_decay", "grad_clip", "eval_interval", "seed"]
+    batch_size = section["batch_size"] if objective == "task" else None
+    return ProjectorSettings(**{k: section[k] for k in keys}, max_steps=section["max_steps"][objective], batch_size=batch_size)
+
+
+def projector_job(config: dict, source: str, target: str, task_set: str) -> ProjectorJob:
+    tasks = config["projector"]["task_sets"][task_set]
+    return ProjectorJob(source, target, task_set, tasks, projector_settings(config, "distance"))
+
+
+def task_projector_job(config: dict, source: str, target: str, task_set: str) -> TaskProjectorJob:
+    tasks = config["projector"]["task_sets"][task_set]
+    scored = [train_job(config, target, t) for t in tasks]
+    return TaskProjectorJob(
+        source, target, task_set, tasks, projector_settings(config, "task"),
+        backbone=backbone(config, target),
+        scoring=[job.task for job in scored],
+        max_lengths=[job.training.max_length for job in scored],
+        precision={**config["training"], **config["backbones"][target]["training"]}["precision"],
+        eval_batch_size=config["evaluation"]["batch_size"],
+    )  # fmt: skip
+
+
+def task_types(config: dict, tasks: list[str]) -> dict[str, str]:
+    return {t: config["tasks"][t]["type"] for t in tasks}
+
+
+def study_tasks(config: dict, tasks: list[str] | None = None) -> StudyTasks:
+    tasks = list(tasks or config["study"]["tasks"])
+    return StudyTasks(tasks, task_types(config, tasks))
+
+
+def indicators_job(config: dict, backbone_: str) -> IndicatorsJob:
+    return IndicatorsJob(task_types(config, config["study"]["tasks"]), config["indicators"]["layer_group_size"], backbone=backbone_)
+
+
+def external_indicators_job(config: dict, prompt_set: str) -> IndicatorsJob:
+    """Prompts from files: each one's type is its own, else that of the registry task of its name."""
+    entry = config["indicators"]["external_prompts"][prompt_set]
+    types_ = {name: p["type"] or config["tasks"].get(name, {}).get("type") for name, p in entry["prompts"].items()}
+    return IndicatorsJob(types_, config["indicators"]["layer_group_size"], entry["hidden_size"], entry["skip_rows"])
+
+
+def correlation_job(config: dict) -> CorrelationJob:
+    return CorrelationJob(**{k: config["indicators"][k] for k in ("bootstrap", "seed", "reference")})
