@@ -45,7 +45,12 @@ from prompt_transfer.scorers import Encoded  # noqa: E402
 from prompt_transfer.session import Session  # noqa: E402
 from prompt_transfer.training import training_batches  # noqa: E402
 
-PEFT_TASK_TYPES = {"embedding": "FEATURE_EXTRACTION", "causal": "CAUSAL_LM", "mlm": "FEATURE_EXTRACTION", "seq2seq": "SEQ_2_SEQ_LM"}
+PEFT_TASK_TYPES = {
+    "embedding": "FEATURE_EXTRACTION",
+    "causal": "CAUSAL_LM",
+    "mlm": "FEATURE_EXTRACTION",
+    "seq2seq": "SEQ_2_SEQ_LM",
+}
 # A two-class task with no template, for the synthetic and mixed-task measurements.
 BENCH_TASK = specs.Task("bench", "sentiment", ["a", "b"], ["negative", "positive"], {})
 
@@ -200,7 +205,9 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
     runtime = setup_runtime(threads, settings.precision)
     # Two sessions, so PEFT gets the backbone as loaded and our loop its own, prepared copy.
     scorer = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
-    items = study_items(scorer, config, data_dir, per_task=max(1, steps * settings.batch_size // len(config["study"]["tasks"])))
+    items = study_items(
+        scorer, config, data_dir, per_task=max(1, steps * settings.batch_size // len(config["study"]["tasks"]))
+    )
     trained = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
     prepare_frozen_backbone(trained.model, runtime)
     g = torch.Generator().manual_seed(0)
@@ -213,7 +220,9 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
     ours_rate = steps * settings.batch_size / (time.perf_counter() - start)
 
     length = settings.prompt_length
-    model = get_peft_model(scorer.model, PromptTuningConfig(task_type=PEFT_TASK_TYPES[spec.scorer], num_virtual_tokens=length))
+    model = get_peft_model(
+        scorer.model, PromptTuningConfig(task_type=PEFT_TASK_TYPES[spec.scorer], num_virtual_tokens=length)
+    )
     labels = scorer.label_vectors
 
     class PromptTrainer(Trainer):
@@ -237,7 +246,9 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
         remove_unused_columns=False,  # keep `labels` for the custom loss (PEFT hides the model signature)
         use_cpu=runtime.device.type == "cpu",
     )
-    trainer = PromptTrainer(model=model, args=args, train_dataset=dataset, data_collator=DataCollatorWithPadding(scorer.tokenizer))
+    trainer = PromptTrainer(
+        model=model, args=args, train_dataset=dataset, data_collator=DataCollatorWithPadding(scorer.tokenizer)
+    )
     metrics = trainer.train().metrics
     return {
         "backbone": name,
@@ -252,7 +263,9 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
 # --- bf16 against fp32 accuracy --------------------------------------------------------------
 
 
-def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list[str], threads, full_split_dir=None) -> list[dict]:
+def precision_section(
+    name, spec, manifest, config, study_dir: Path, tasks: list[str], threads, full_split_dir=None
+) -> list[dict]:
     """Each task's own prompt from a finished study, scored in fp32 and in bf16 (the precision
     the study trains and evaluates in where the hardware has it) on the study's validation
     sample, or with `full_split_dir` on the task's whole validation split found there."""
@@ -267,13 +280,31 @@ def precision_section(name, spec, manifest, config, study_dir: Path, tasks: list
         scores, items = {}, None
         for precision in ("fp32", "bf16"):
             at_precision = dataclasses.replace(evaluation, precision=precision)
-            runtime, scorer, sample = session.open(manifest, spec, task_spec, at_precision, study_dir / "results" / "data" / task, threads)
+            runtime, scorer, sample = session.open(
+                manifest, spec, task_spec, at_precision, study_dir / "results" / "data" / task, threads
+            )
             if items is None:
                 entry = config["tasks"][task]
-                items = scorer.encode(data.load_local(full_split_dir, entry["local"] or task, entry["labels"])["validation"]) if full_split_dir else sample
+                items = (
+                    scorer.encode(
+                        data.load_local(full_split_dir, entry["local"] or task, entry["labels"])["validation"]
+                    )
+                    if full_split_dir
+                    else sample
+                )
             scores[precision] = accuracy(scorer, prompt, items, evaluation.batch_size, runtime)
         delta = 100 * abs(scores["bf16"] - scores["fp32"])
-        rows.append({"backbone": name, "task": task, "examples": len(items), "fp32": scores["fp32"], "bf16": scores["bf16"], "delta_points": delta, "within_0.5": delta <= 0.5})
+        rows.append(
+            {
+                "backbone": name,
+                "task": task,
+                "examples": len(items),
+                "fp32": scores["fp32"],
+                "bf16": scores["bf16"],
+                "delta_points": delta,
+                "within_0.5": delta <= 0.5,
+            }
+        )
     return rows
 
 
@@ -303,7 +334,10 @@ def fixed_section(name, spec, manifest, settings, study_dir: Path) -> dict:
     )
     standalone = fresh_process_seconds(load, spec.to_json(), BENCH_TASK.to_json())
     client = fresh_process_seconds("from prompt_transfer import cli, worker")
-    job_times = [float(f.read_text().splitlines()[1].split("\t")[0]) for f in study_dir.glob(f"results/benchmarks/evaluate_transfer/{name}/*.tsv")]
+    job_times = [
+        float(f.read_text().splitlines()[1].split("\t")[0])
+        for f in study_dir.glob(f"results/benchmarks/evaluate_transfer/{name}/*.tsv")
+    ]
     median_job = statistics.median(job_times) if job_times else float("nan")
     return {
         "backbone": name,
@@ -326,11 +360,20 @@ def show(title: str, rows: list[dict]) -> None:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backbones", nargs="+", default=["minilm"])
-    p.add_argument("--sections", nargs="+", default=["peak", "step", "real", "fixed"], choices=["peak", "step", "real", "fixed", "precision"])
+    p.add_argument(
+        "--sections",
+        nargs="+",
+        default=["peak", "step", "real", "fixed"],
+        choices=["peak", "step", "real", "fixed", "precision"],
+    )
     p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     p.add_argument("--study-dir", default=str(REPO), help="a finished study, for the 'fixed' and 'precision' sections")
     p.add_argument("--precision-tasks", nargs="+", default=["sst2", "mnli"], help="tasks of the 'precision' section")
-    p.add_argument("--precision-full-split", action="store_true", help="'precision' on each task's whole validation split in --data-dir, not the study's sample")
+    p.add_argument(
+        "--precision-full-split",
+        action="store_true",
+        help="'precision' on each task's whole validation split in --data-dir, not the study's sample",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=15, help="timed training steps per implementation")
     p.add_argument("--real-steps", type=int, default=40)
@@ -354,13 +397,28 @@ def main():
             backbones.materialize(spec, manifest.parent)
         settings = specs.training(config, name, config["study"]["tasks"][0])
         if "step" in a.sections:
-            out.setdefault("step", []).extend(step_section(name, spec, manifest, settings, precisions, a.repeats, peaks, a.threads))
+            out.setdefault("step", []).extend(
+                step_section(name, spec, manifest, settings, precisions, a.repeats, peaks, a.threads)
+            )
         if "real" in a.sections:
-            out.setdefault("real", []).append(real_section(name, spec, manifest, settings, config, a.data_dir, a.real_steps, a.threads))
+            out.setdefault("real", []).append(
+                real_section(name, spec, manifest, settings, config, a.data_dir, a.real_steps, a.threads)
+            )
         if "fixed" in a.sections:
             out.setdefault("fixed", []).append(fixed_section(name, spec, manifest, settings, Path(a.study_dir)))
         if "precision" in a.sections and "bf16" in precisions:
-            out.setdefault("precision", []).extend(precision_section(name, spec, manifest, config, Path(a.study_dir), a.precision_tasks, a.threads, a.data_dir if a.precision_full_split else None))
+            out.setdefault("precision", []).extend(
+                precision_section(
+                    name,
+                    spec,
+                    manifest,
+                    config,
+                    Path(a.study_dir),
+                    a.precision_tasks,
+                    a.threads,
+                    a.data_dir if a.precision_full_split else None,
+                )
+            )
     for section in ("step", "real", "fixed", "precision"):
         if section in out:
             show(section, out[section])

@@ -57,7 +57,9 @@ def prepare_sst2(shared_data: Path, out: Path, train_size: int, dev_size: int, v
     from prompt_transfer.specs import DataJob, Sampling
 
     sampling = Sampling(train_size, dev_size, validation_size, seed=0)
-    data.prepare_task_data(DataJob("sst2", "sentiment", ["negative", "positive"], sampling, str(shared_data), local="sst2"), out)
+    data.prepare_task_data(
+        DataJob("sst2", "sentiment", ["negative", "positive"], sampling, str(shared_data), local="sst2"), out
+    )
     return out
 
 
@@ -94,7 +96,17 @@ def nli_task() -> Task:
 TINY = Backbone(
     "tiny",
     "embedding",
-    {"tiny": {"hidden_size": 32, "layers": 2, "heads": 2, "intermediate_size": 64, "vocab_words": 2000, "extra_words": [], "seed": 0}},
+    {
+        "tiny": {
+            "hidden_size": 32,
+            "layers": 2,
+            "heads": 2,
+            "intermediate_size": 64,
+            "vocab_words": 2000,
+            "extra_words": [],
+            "seed": 0,
+        }
+    },
     scorer_options={"scale": 20.0},
 )
 TINY_TRAINING = Training(
@@ -174,13 +186,28 @@ def copy_workdir(source: Path, copy: Path) -> None:
     shutil.copytree(source, copy, symlinks=True, ignore=shutil.ignore_patterns("prompt-transfer-workers"))
 
 
-def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", str(cores), *args]
+def snakemake(
+    workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2
+) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--cores",
+        str(cores),
+        *args,
+    ]
     cmd += ["--config", f"data_dir={data_dir}"]
     cmd += ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        )
     return result
 
 

@@ -82,8 +82,12 @@ class LocalSlurm:
         self._spawn(
             "munged",
             [
-                "munged", "--foreground", f"--socket={self.munge_socket}", f"--key-file={key}",
-                f"--pid-file={munge / 'munged.pid'}", f"--log-file={self.root / 'log' / 'munged.log'}",
+                "munged",
+                "--foreground",
+                f"--socket={self.munge_socket}",
+                f"--key-file={key}",
+                f"--pid-file={munge / 'munged.pid'}",
+                f"--log-file={self.root / 'log' / 'munged.log'}",
                 f"--seed-file={munge / 'munged.seed'}",
             ],
         )
@@ -98,7 +102,9 @@ class LocalSlurm:
         devices = [self.root / f"fakegpu{i}" for i in range(2)]
         for minor, device in enumerate(devices, start=250):
             if not device.exists():
-                os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(195, minor))  # like /dev/nvidia*; slurmd drops file-less GPUs
+                os.mknod(
+                    device, 0o666 | stat.S_IFCHR, os.makedev(195, minor)
+                )  # like /dev/nvidia*; slurmd drops file-less GPUs
         r = self.root
         settings = {
             "ClusterName": "prompttransfertest",
@@ -159,15 +165,25 @@ class LocalSlurm:
 
     def node_state(self) -> str:
         """The node's state, e.g. "idle" ("" while slurmctld does not answer)."""
-        result = subprocess.run(["sinfo", "-h", "-N", "-p", "cpu", "-o", "%T"], check=False, capture_output=True, text=True)
+        result = subprocess.run(
+            ["sinfo", "-h", "-N", "-p", "cpu", "-o", "%T"], check=False, capture_output=True, text=True
+        )
         return result.stdout.strip() if result.returncode == 0 else ""
 
     def jobs(self) -> list[dict]:
         """Every job the cluster knows (finished ones for MinJobAge seconds)."""
-        fields = {"id": "JobID", "state": "State", "partition": "Partition", "gpus": "tres-per-job", "comment": "Comment"}
+        fields = {
+            "id": "JobID",
+            "state": "State",
+            "partition": "Partition",
+            "gpus": "tres-per-job",
+            "comment": "Comment",
+        }
         result = subprocess.run(
             ["squeue", "--states=all", "--noheader", "--Format", ",".join(f"{f}:|" for f in fields.values())],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return [dict(zip(fields, line.split("|"))) for line in result.stdout.splitlines()]
 

@@ -46,14 +46,26 @@ def test_task_spec_holds_only_its_family(raw):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda c: c["training"].update(learning_rate="fast"), "training.learning_rate: 'fast' is not of type 'number'"),
+        (
+            lambda c: c["training"].update(learning_rate="fast"),
+            "training.learning_rate: 'fast' is not of type 'number'",
+        ),
         (lambda c: c["study"].update(tasks=["sst2", "nope"]), "study.tasks: unknown task 'nope'"),
         (lambda c: c["study"].update(backbones=["gpt9"]), "study.backbones: unknown backbone 'gpt9'"),
         (lambda c: c.update(learning_rate=0.1), "(top level): unknown key 'learning_rate' (allowed: data_dir, "),
-        (lambda c: c["tasks"]["sst2"].setdefault("training", {}).update(batch_size=0), "tasks.sst2.training.batch_size: 0 is less than the minimum"),
-        (lambda c: c["tasks"]["sst2"]["label_words"].update(embedding=["a", "b", "c"]), "tasks.sst2.label_words.embedding: 3 entries for 2 labels"),
+        (
+            lambda c: c["tasks"]["sst2"].setdefault("training", {}).update(batch_size=0),
+            "tasks.sst2.training.batch_size: 0 is less than the minimum",
+        ),
+        (
+            lambda c: c["tasks"]["sst2"]["label_words"].update(embedding=["a", "b", "c"]),
+            "tasks.sst2.label_words.embedding: 3 entries for 2 labels",
+        ),
         (lambda c: c["backbones"]["minilm"].update(scorer="magic"), "backbones.minilm.scorer: 'magic' is not one of"),
-        (lambda c: c["tasks"]["sst2"].setdefault("training", {}).update(lr=0.1), "tasks.sst2.training: unknown key 'lr' (allowed: prompt_length"),
+        (
+            lambda c: c["tasks"]["sst2"].setdefault("training", {}).update(lr=0.1),
+            "tasks.sst2.training: unknown key 'lr' (allowed: prompt_length",
+        ),
         (lambda c: c["tasks"]["qqp"].pop("hub"), "tasks.qqp: no hub source, and data_dir is not set"),
     ],
 )

@@ -45,7 +45,10 @@ def test_registry_labels_must_match_the_local_meta(shared_data):
     [
         ("{not json\n", "train.jsonl:3: not valid JSON"),
         (json.dumps({"text_a": "x", "text_b": None}) + "\n", "train.jsonl:3: no 'label'"),
-        (json.dumps({"text_a": "x", "text_b": None, "label": 7}) + "\n", "train.jsonl:3: label 7 is out of range for 2 labels"),
+        (
+            json.dumps({"text_a": "x", "text_b": None, "label": 7}) + "\n",
+            "train.jsonl:3: label 7 is out of range for 2 labels",
+        ),
         (json.dumps({"text_a": "x", "label": "positive"}) + "\n", "train.jsonl:3: label 'positive' is not an integer"),
         (json.dumps({"text_b": "x", "label": 1}) + "\n", "train.jsonl:3: 'text_a' is missing or empty"),
     ],
@@ -82,8 +85,16 @@ def test_prepare_writes_splits_and_meta_atomically(tmp_path):
     write_task(tmp_path / "src", GOOD, GOOD)
     meta = data.prepare_task_data(toy_job(tmp_path / "src"), tmp_path / "out")
     assert meta["sizes"] == {"train": 50, "dev": 10, "validation": 20}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dev.jsonl", "meta.json", "train.jsonl", "validation.jsonl"]
-    assert data.read_split(tmp_path / "out", "dev") == data.sample_splits({"train": GOOD, "validation": GOOD}, SETTINGS)["dev"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "dev.jsonl",
+        "meta.json",
+        "train.jsonl",
+        "validation.jsonl",
+    ]
+    assert (
+        data.read_split(tmp_path / "out", "dev")
+        == data.sample_splits({"train": GOOD, "validation": GOOD}, SETTINGS)["dev"]
+    )
 
 
 def test_a_bad_row_leaves_no_output(tmp_path):
@@ -99,7 +110,15 @@ class FakeHub:
     def __init__(self, splits, label_feature):
         import datasets
 
-        self.splits = {name: datasets.Dataset.from_list(rows, features=datasets.Features({**{k: datasets.Value("string") for k in rows[0] if k != "label"}, "label": label_feature})) for name, rows in splits.items()}
+        self.splits = {
+            name: datasets.Dataset.from_list(
+                rows,
+                features=datasets.Features(
+                    {**{k: datasets.Value("string") for k in rows[0] if k != "label"}, "label": label_feature}
+                ),
+            )
+            for name, rows in splits.items()
+        }
         self.calls = []
 
     def __call__(self, path, name=None, split=None):
@@ -113,11 +132,21 @@ def test_hub_classlabel_names_map_onto_registry_labels(monkeypatch, shared_data)
 
     local = data.load_local(shared_data, "snli", ["entailment", "neutral", "contradiction"])
     names = ["entailment", "neutral", "contradiction"]
-    hub_rows = [{"premise": r["text_a"], "hypothesis": r["text_b"], "label": r["label"]} for r in local["validation"][:30]]
+    hub_rows = [
+        {"premise": r["text_a"], "hypothesis": r["text_b"], "label": r["label"]} for r in local["validation"][:30]
+    ]
     hub_rows.append({"premise": "p", "hypothesis": "h", "label": -1})
     fake = FakeHub({"train": hub_rows, "validation": hub_rows}, datasets.ClassLabel(names=names))
     monkeypatch.setattr(datasets, "load_dataset", fake)
-    hub = {"path": "stanfordnlp/snli", "name": None, "splits": {"train": "train", "validation": "validation"}, "text_a": "premise", "text_b": "hypothesis", "label": "label", "label_names": None}
+    hub = {
+        "path": "stanfordnlp/snli",
+        "name": None,
+        "splits": {"train": "train", "validation": "validation"},
+        "text_a": "premise",
+        "text_b": "hypothesis",
+        "label": "label",
+        "label_names": None,
+    }
     rows = data.load_hub(hub, names)
     assert rows["validation"] == local["validation"][:30]
     assert fake.calls[0] == ("stanfordnlp/snli", None, "train")
@@ -126,9 +155,20 @@ def test_hub_classlabel_names_map_onto_registry_labels(monkeypatch, shared_data)
 def test_hub_string_labels_and_reordered_names(monkeypatch):
     import datasets
 
-    rows = [{"text": "great", "span": "screen", "label": "positive"}, {"text": "meh", "span": "keys", "label": "conflict"}]
+    rows = [
+        {"text": "great", "span": "screen", "label": "positive"},
+        {"text": "meh", "span": "keys", "label": "conflict"},
+    ]
     monkeypatch.setattr(datasets, "load_dataset", FakeHub({"train": rows, "test": rows}, datasets.Value("string")))
-    hub = {"path": "x", "name": None, "splits": {"train": "train", "validation": "test"}, "text_a": "text", "text_b": "span", "label": "label", "label_names": None}
+    hub = {
+        "path": "x",
+        "name": None,
+        "splits": {"train": "train", "validation": "test"},
+        "text_a": "text",
+        "text_b": "span",
+        "label": "label",
+        "label_names": None,
+    }
     out = data.load_hub(hub, ["negative", "neutral", "positive", "conflict"])
     assert [r["label"] for r in out["validation"]] == [2, 3]
     assert out["train"][0] == {"text_a": "great", "text_b": "screen", "label": 2}
@@ -136,7 +176,12 @@ def test_hub_string_labels_and_reordered_names(monkeypatch):
     # integer labels whose hub order differs from ours are matched by name
     rows = [{"text": "a", "label": 0}, {"text": "b", "label": 1}]
     monkeypatch.setattr(datasets, "load_dataset", FakeHub({"train": rows, "validation": rows}, datasets.Value("int64")))
-    hub = {**hub, "text_b": None, "splits": {"train": "train", "validation": "validation"}, "label_names": ["reasonable", "unreasonable"]}
+    hub = {
+        **hub,
+        "text_b": None,
+        "splits": {"train": "train", "validation": "validation"},
+        "label_names": ["reasonable", "unreasonable"],
+    }
     out = data.load_hub(hub, ["unreasonable", "reasonable"])
     assert [r["label"] for r in out["train"]] == [1, 0]
 
@@ -145,7 +190,17 @@ def test_hub_label_outside_the_registry_is_named(monkeypatch):
     import datasets
 
     rows = [{"text": "a", "label": "sarcastic"}]
-    monkeypatch.setattr(datasets, "load_dataset", FakeHub({"train": rows, "validation": rows}, datasets.Value("string")))
-    hub = {"path": "x", "name": None, "splits": {"train": "train", "validation": "validation"}, "text_a": "text", "text_b": None, "label": "label", "label_names": None}
+    monkeypatch.setattr(
+        datasets, "load_dataset", FakeHub({"train": rows, "validation": rows}, datasets.Value("string"))
+    )
+    hub = {
+        "path": "x",
+        "name": None,
+        "splits": {"train": "train", "validation": "validation"},
+        "text_a": "text",
+        "text_b": None,
+        "label": "label",
+        "label_names": None,
+    }
     with pytest.raises(DataError, match=r"x\[None\]:train row 0: hub label 'sarcastic'"):
         data.load_hub(hub, ["negative", "positive"])

@@ -107,8 +107,12 @@ def test_layer_groups_cover_every_layer_in_order():
 
 def test_on_binarises_at_zero_and_groups_layers():
     """Layers 1-2 have the same sign pattern (different values), layers 3-4 opposite ones."""
-    source = torch.tensor([[0.5, 2.0, -1.0, 0.0], [1.0, -0.1, 3.0, -2.0], [1.0, 1.0, -1.0, -1.0], [1.0, 1.0, 1.0, -1.0]])
-    target = torch.tensor([[9.0, 0.1, -5.0, -0.0], [0.2, -9.0, 0.1, -0.3], [-1.0, -1.0, 1.0, 1.0], [-1.0, -1.0, -1.0, 1.0]])
+    source = torch.tensor(
+        [[0.5, 2.0, -1.0, 0.0], [1.0, -0.1, 3.0, -2.0], [1.0, 1.0, -1.0, -1.0], [1.0, 1.0, 1.0, -1.0]]
+    )
+    target = torch.tensor(
+        [[9.0, 0.1, -5.0, -0.0], [0.2, -9.0, 0.1, -0.3], [-1.0, -1.0, 1.0, 1.0], [-1.0, -1.0, -1.0, 1.0]]
+    )
     values = ind.neuron_indicators(source, target, group_size=2)
     assert values["on_layers_1-2"] == pytest.approx(1.0)
     assert values["on_layers_3-4"] == pytest.approx(0.0)
@@ -121,7 +125,13 @@ def test_indicator_table_has_every_ordered_pair():
     table = ind.indicator_table(prompts, {"a": "sentiment", "b": "sentiment"}, activations, group_size=1)
     assert len(table) == 9
     assert list(table.columns[:3]) == ["source", "target", "same_type"]
-    assert ind.indicator_columns(table) == ["same_type", *ind.EMBEDDING_INDICATORS, "on_layers_1-1", "on_layers_2-2", "on_all"]
+    assert ind.indicator_columns(table) == [
+        "same_type",
+        *ind.EMBEDDING_INDICATORS,
+        "on_layers_1-1",
+        "on_layers_2-2",
+        "on_all",
+    ]
     row = table.set_index(["source", "target"])
     assert row.loc[("a", "b"), "same_type"] == 1.0 and math.isnan(row.loc[("a", "c"), "same_type"])
     assert row.loc[("a", "b"), "cosine_flat"] == pytest.approx(1.0)
@@ -139,7 +149,9 @@ def hand_made_pairs(targets=4, sources=4, seed=0) -> pd.DataFrame:
     for t in range(targets):
         scores = rng.permutation(sources) / 10 + t  # per-target offsets: pooled and per-target differ
         for s in range(sources):
-            rows.append({"source": f"s{s}", "target": f"t{t}", "accuracy": scores[s], "relative": 100 * scores[s] / (t + 1)})
+            rows.append(
+                {"source": f"s{s}", "target": f"t{t}", "accuracy": scores[s], "relative": 100 * scores[s] / (t + 1)}
+            )
     frame = pd.DataFrame(rows)
     frame["good"] = frame.accuracy
     frame["bad"] = -frame.accuracy
@@ -149,19 +161,25 @@ def hand_made_pairs(targets=4, sources=4, seed=0) -> pd.DataFrame:
 
 def test_spearman_of_perfect_and_reversed_indicators():
     pairs = hand_made_pairs()
-    table = ind.spearman_table(pairs, ["good", "bad", "noise"], ["accuracy", "relative"], bootstrap=200, seed=0, reference="good")
+    table = ind.spearman_table(
+        pairs, ["good", "bad", "noise"], ["accuracy", "relative"], bootstrap=200, seed=0, reference="good"
+    )
     row = table.set_index(["indicator", "outcome", "aggregation"])
     assert len(table) == 3 * 2 * 2
     assert row.loc[("good", "accuracy", "pooled"), ["rho", "ci_low", "ci_high"]].tolist() == pytest.approx([1, 1, 1])
     assert row.loc[("good", "accuracy", "pooled"), "p_value"] < 1e-6
     assert row.loc[("good", "accuracy", "pooled"), "n"] == 16
-    assert row.loc[("bad", "relative", "per-target"), ["rho", "ci_low", "ci_high"]].tolist() == pytest.approx([-1, -1, -1])
+    assert row.loc[("bad", "relative", "per-target"), ["rho", "ci_low", "ci_high"]].tolist() == pytest.approx(
+        [-1, -1, -1]
+    )
     assert row.loc[("bad", "relative", "per-target"), "n"] == 4
     assert row.loc[("bad", "accuracy", "pooled"), "delta_vs_reference"] == pytest.approx(-2)
     assert row.loc[("bad", "accuracy", "pooled"), ["delta_ci_low", "delta_ci_high"]].tolist() == pytest.approx([-2, -2])
     noise = row.loc[("noise", "accuracy", "per-target")]
     assert noise.ci_low <= noise.rho <= noise.ci_high and 0 < noise.p_value <= 1
-    again = ind.spearman_table(pairs, ["good", "bad", "noise"], ["accuracy", "relative"], bootstrap=200, seed=0, reference="good")
+    again = ind.spearman_table(
+        pairs, ["good", "bad", "noise"], ["accuracy", "relative"], bootstrap=200, seed=0, reference="good"
+    )
     pd.testing.assert_frame_equal(table, again)  # seeded
 
 
@@ -238,7 +256,9 @@ def test_external_prompts_from_torch_and_safetensors_files(tmp_path):
     torch.save(released.reshape(1, -1), tmp_path / "flat.pt")  # [1, L*d] as some papers release them
     torch.save({"prompt": 2 * released}, tmp_path / "dict.bin")
     save_prompt(tmp_path / "ours.safetensors", -released, {"task": "x"})
-    files = {name: str(tmp_path / f) for name, f in [("flat", "flat.pt"), ("dict", "dict.bin"), ("ours", "ours.safetensors")]}
+    files = {
+        name: str(tmp_path / f) for name, f in [("flat", "flat.pt"), ("dict", "dict.bin"), ("ours", "ours.safetensors")]
+    }
     job = IndicatorsJob({"flat": "a", "dict": "a"}, layer_group_size=3, hidden_size=4, skip_rows=1)
     table = ind.run_indicators_job(job, files, None, tmp_path / "out.csv")
     written = pd.read_csv(tmp_path / "out.csv")

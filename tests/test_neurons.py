@@ -50,15 +50,23 @@ def first_half_outputs(model, family):
     captured, handles = {}, []
     if family in ("embedding", "mlm"):
         for i, layer in enumerate(model.base_model.encoder.layer):
-            handles.append(layer.intermediate.register_forward_hook(lambda m, a, out, i=i: captured.__setitem__(i, out)))
+            handles.append(
+                layer.intermediate.register_forward_hook(lambda m, a, out, i=i: captured.__setitem__(i, out))
+            )
     elif family == "causal":
         for i, layer in enumerate(model.model.layers):
             mlp = layer.mlp
-            handles.append(mlp.register_forward_pre_hook(lambda m, a, i=i: captured.__setitem__(i, m.act_fn(m.gate_proj(a[0])) * m.up_proj(a[0]))))
+            handles.append(
+                mlp.register_forward_pre_hook(
+                    lambda m, a, i=i: captured.__setitem__(i, m.act_fn(m.gate_proj(a[0])) * m.up_proj(a[0]))
+                )
+            )
     else:
         for i, block in enumerate(model.decoder.block):
             dense = block.layer[2].DenseReluDense
-            handles.append(dense.register_forward_pre_hook(lambda m, a, i=i: captured.__setitem__(i, m.act(m.wi(a[0])))))
+            handles.append(
+                dense.register_forward_pre_hook(lambda m, a, i=i: captured.__setitem__(i, m.act(m.wi(a[0]))))
+            )
     return captured, handles
 
 
@@ -102,7 +110,10 @@ def test_batched_padded_inputs_give_the_mean_of_single_inputs(tiny_backbones, fa
     torch.testing.assert_close(batched, single, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("family, expected", [("embedding", ["[CLS]"]), ("mlm", ["[MASK]", "[CLS]"]), ("causal", ["<s>"]), ("seq2seq", ["</s>"])])
+@pytest.mark.parametrize(
+    "family, expected",
+    [("embedding", ["[CLS]"]), ("mlm", ["[MASK]", "[CLS]"]), ("causal", ["<s>"]), ("seq2seq", ["</s>"])],
+)
 def test_the_stimulus_is_one_special_token_after_the_prompt(tiny_backbones, family, expected):
     scorer = scorer_for(tiny_backbones, family)
     item = neurons.stimulus(scorer)
@@ -143,10 +154,20 @@ def test_masking_zeroes_exactly_the_chosen_neurons_while_active(tiny_backbones, 
 
 # --- the rules end to end on the tiny config ------------------------------------------------------
 
-TARGETS = ["results/indicators.pdf", f"results/neurons/{BACKBONE}/masking.csv", "results/indicators/external/released/indicators.csv"]
+TARGETS = [
+    "results/indicators.pdf",
+    f"results/neurons/{BACKBONE}/masking.csv",
+    "results/indicators/external/released/indicators.csv",
+]
 NEURON_JOBS = {("extract_neurons", f"backbone={BACKBONE}, task={t}") for t in TASKS}
-MASK_JOBS = {("mask_neurons", f"backbone={BACKBONE}, task={t}") for t in TASKS} | {("masking_table", f"backbone={BACKBONE}")}
-INDICATOR_JOBS = {("indicators", f"backbone={BACKBONE}"), ("indicator_correlation", f"backbone={BACKBONE}"), ("indicator_figure", "")}
+MASK_JOBS = {("mask_neurons", f"backbone={BACKBONE}, task={t}") for t in TASKS} | {
+    ("masking_table", f"backbone={BACKBONE}")
+}
+INDICATOR_JOBS = {
+    ("indicators", f"backbone={BACKBONE}"),
+    ("indicator_correlation", f"backbone={BACKBONE}"),
+    ("indicator_figure", ""),
+}
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +178,10 @@ def released(tmp_path_factory) -> dict:
     torch.save(torch.randn(1, 5 * 32, generator=g), folder / "sst2.pt")
     torch.save(torch.randn(1, 5 * 32, generator=g), folder / "mnli.pt")
     save_prompt(folder / "other.safetensors", torch.randn(5, 32, generator=g), {})
-    prompts = {name: {"path": str(folder / f)} for name, f in [("sst2", "sst2.pt"), ("mnli", "mnli.pt"), ("other", "other.safetensors")]}
+    prompts = {
+        name: {"path": str(folder / f)}
+        for name, f in [("sst2", "sst2.pt"), ("mnli", "mnli.pt"), ("other", "other.safetensors")]
+    }
     return {"indicators": {"external_prompts": {"released": {"hidden_size": 32, "skip_rows": 1, "prompts": prompts}}}}
 
 
@@ -181,7 +205,9 @@ def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study
 
     table = pd.read_csv(workdir / f"results/indicators/{BACKBONE}/indicators.csv")
     assert len(table) == len(TASKS) ** 2 and set(table.backbone) == {BACKBONE}
-    assert {"same_type", "euclidean_flat", "cosine_tokens", "mean_prompt_cosine", "on_layers_1-2", "on_all"} <= set(table.columns)
+    assert {"same_type", "euclidean_flat", "cosine_tokens", "mean_prompt_cosine", "on_layers_1-2", "on_all"} <= set(
+        table.columns
+    )
     diagonal = table[table.source == table.target]
     assert diagonal.cosine_flat.tolist() == pytest.approx([1.0] * len(TASKS)) and (diagonal.on_all == 1).all()
 
@@ -214,7 +240,9 @@ def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study
 @pytest.mark.workflow
 def test_a_second_run_does_nothing(neuron_study, shared_data):
     workdir, settings = neuron_study
-    assert "Nothing to be done" in snakemake(workdir, "-n", *TARGETS, configfiles=[settings], data_dir=shared_data).stdout
+    assert (
+        "Nothing to be done" in snakemake(workdir, "-n", *TARGETS, configfiles=[settings], data_dir=shared_data).stdout
+    )
 
 
 @pytest.mark.workflow
@@ -248,7 +276,9 @@ def test_the_speedup_table_joins_source_retrieval(neuron_study, shared_data, tmp
     copy_workdir(workdir, copy)
     pairs = [{"source": "sst2", "target": "mnli"}, {"source": "laptop", "target": "mnli"}]  # two candidates
     change = overlay(copy, "speedup.yaml", {"indicators": {"speedup": True}, "tpt": {"pairs": pairs}})
-    snakemake(copy, f"results/indicators/{BACKBONE}/retrieval.csv", configfiles=[settings, change], data_dir=shared_data)
+    snakemake(
+        copy, f"results/indicators/{BACKBONE}/retrieval.csv", configfiles=[settings, change], data_dir=shared_data
+    )
     speedup = pd.read_csv(copy / f"results/tpt/{BACKBONE}/speedup.csv")
     spearman = pd.read_csv(copy / f"results/indicators/{BACKBONE}/spearman.csv")
     retrieval = pd.read_csv(copy / f"results/indicators/{BACKBONE}/retrieval.csv")
@@ -264,9 +294,14 @@ def test_the_speedup_table_joins_source_retrieval(neuron_study, shared_data, tmp
     [
         ({"indicators": {"reference": "on_everything"}}, "indicators.reference"),
         ({"neurons": {"masking": {"fraction": 1.5}}}, "neurons.masking.fraction: 1.5 is greater than the maximum of 1"),
-        ({"indicators": {"external_prompts": {"x": {"prompts": {"a": {"file": "a.pt"}}}}}}, "indicators.external_prompts.x"),
+        (
+            {"indicators": {"external_prompts": {"x": {"prompts": {"a": {"file": "a.pt"}}}}}},
+            "indicators.external_prompts.x",
+        ),
     ],
 )
 def test_a_bad_neuron_or_indicator_setting_is_named(tmp_path, shared_data, config, message):
-    result = snakemake(tmp_path, "-n", configfiles=[overlay(tmp_path, "bad.yaml", config)], data_dir=shared_data, check=False)
+    result = snakemake(
+        tmp_path, "-n", configfiles=[overlay(tmp_path, "bad.yaml", config)], data_dir=shared_data, check=False
+    )
     assert result.returncode != 0 and message in result.stderr

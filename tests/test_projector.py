@@ -25,7 +25,15 @@ from prompt_transfer.specs import ProjectorSettings
 
 LENGTH, SOURCE, TARGET, HIDDEN = 4, 32, 48, 16
 SETTINGS = ProjectorSettings(
-    hidden_size=HIDDEN, learning_rate=5e-3, adam_eps=1e-6, weight_decay=0.0, grad_clip=1.0, eval_interval=10, seed=0, max_steps=10, batch_size=8
+    hidden_size=HIDDEN,
+    learning_rate=5e-3,
+    adam_eps=1e-6,
+    weight_decay=0.0,
+    grad_clip=1.0,
+    eval_interval=10,
+    seed=0,
+    max_steps=10,
+    batch_size=8,
 )
 
 
@@ -54,7 +62,9 @@ def test_distance_objective_fits_the_target_prompts_and_leaves_the_sources_alone
     sources, targets = torch.randn(2, LENGTH, SOURCE), 0.05 * torch.randn(2, LENGTH, TARGET)
     before = sources.clone()
     projector = new_projector()
-    log = proj.train_distance(projector, sources, targets, replace(SETTINGS, max_steps=300, eval_interval=100), progress=False)
+    log = proj.train_distance(
+        projector, sources, targets, replace(SETTINGS, max_steps=300, eval_interval=100), progress=False
+    )
 
     assert [row["step"] for row in log] == [0, 100, 200, 300]
     assert [row["examples_seen"] for row in log] == [0, 200, 400, 600]
@@ -67,7 +77,9 @@ def test_distance_objective_fits_the_target_prompts_and_leaves_the_sources_alone
 def wide_scorer(tiny_backbones, sst2_rows):
     """A 48-d tiny encoder (the target) with the embedding scorer of a sentiment task."""
     _, tokenizer = tiny_backbones["embedding"]
-    model = build_tiny_model("embedding", len(tokenizer), hidden_size=TARGET, layers=2, heads=2, intermediate_size=64, seed=1)
+    model = build_tiny_model(
+        "embedding", len(tokenizer), hidden_size=TARGET, layers=2, heads=2, intermediate_size=64, seed=1
+    )
     model.requires_grad_(False)
     model.eval()
     scorer = make_scorer("embedding", model, tokenizer, sentiment_task(), 32, {"scale": 20.0})
@@ -123,23 +135,41 @@ def test_task_objective_cycles_over_the_task_set(wide_scorer):
             seen.append(self.name)
             return scorer.logits(prompt, batch)
 
-    tasks = [proj.ProjectionTask(Recording(n), torch.randn(LENGTH, SOURCE), items[:16], items[16:24]) for n in ("a", "b", "c")]
+    tasks = [
+        proj.ProjectionTask(Recording(n), torch.randn(LENGTH, SOURCE), items[:16], items[16:24])
+        for n in ("a", "b", "c")
+    ]
     settings = replace(SETTINGS, max_steps=5, eval_interval=100)
-    proj.train_task(new_projector(), tasks, settings, setup_runtime(1, "fp32"), torch.Generator().manual_seed(0), progress=False)
+    proj.train_task(
+        new_projector(), tasks, settings, setup_runtime(1, "fp32"), torch.Generator().manual_seed(0), progress=False
+    )
     # dev scoring of every task before the first step and after the last, training batches a, b, c, a, b between
     assert seen == ["a", "b", "c"] + ["a", "b", "c", "a", "b"] + ["a", "b", "c"]
 
 
 def test_projector_files_and_projected_prompts_round_trip(tmp_path):
     projector = new_projector()
-    meta = {"source_backbone": "small", "target_backbone": "wide", "objective": "task", "task_set": "sentiment", "tasks": ["sst2"]}
+    meta = {
+        "source_backbone": "small",
+        "target_backbone": "wide",
+        "objective": "task",
+        "task_set": "sentiment",
+        "tasks": ["sst2"],
+    }
     proj.save_projector(tmp_path / "p.safetensors", projector, meta)
     loaded, loaded_meta = proj.load_projector(tmp_path / "p.safetensors")
-    assert loaded_meta["shape"] == {"prompt_length": LENGTH, "source_size": SOURCE, "target_size": TARGET, "hidden_size": HIDDEN}
+    assert loaded_meta["shape"] == {
+        "prompt_length": LENGTH,
+        "source_size": SOURCE,
+        "target_size": TARGET,
+        "hidden_size": HIDDEN,
+    }
     source = torch.randn(LENGTH, SOURCE)
     save_prompt(tmp_path / "laptop.safetensors", source, {"task": "laptop", "backbone": "small"})
 
-    projected = proj.run_project_job(tmp_path / "p.safetensors", tmp_path / "laptop.safetensors", tmp_path / "out.safetensors")
+    projected = proj.run_project_job(
+        tmp_path / "p.safetensors", tmp_path / "laptop.safetensors", tmp_path / "out.safetensors"
+    )
 
     prompt, prompt_meta = load_prompt(tmp_path / "out.safetensors", TARGET)
     assert prompt.shape == (LENGTH, TARGET)
@@ -164,12 +194,21 @@ def registry(**projector) -> dict:
 @pytest.mark.parametrize(
     "section, message",
     [
-        ({"pairs": [{"source": "minilm", "target": "no_such_model"}]}, "projector.pairs[0].target: unknown backbone 'no_such_model'"),
-        ({"pairs": [{"source": "minilm", "target": "minilm"}]}, "projector.pairs[0]: source and target are both 'minilm'"),
+        (
+            {"pairs": [{"source": "minilm", "target": "no_such_model"}]},
+            "projector.pairs[0].target: unknown backbone 'no_such_model'",
+        ),
+        (
+            {"pairs": [{"source": "minilm", "target": "minilm"}]},
+            "projector.pairs[0]: source and target are both 'minilm'",
+        ),
         ({"task_sets": {"sentiment": ["sst3"]}}, "projector.task_sets.sentiment: unknown task 'sst3'"),
         ({"task_sets": {"my/set": ["sst2"]}}, "projector.task_sets: name 'my/set' may hold only"),
         ({"eval_tasks": ["sst2", "nope"]}, "projector.eval_tasks: unknown task 'nope'"),
-        ({"pairs": [{"source": "minilm", "target": "smollm2"}]}, "task 'laptop' has prompt_length 100 on 'minilm' but 20 on 'smollm2'"),
+        (
+            {"pairs": [{"source": "minilm", "target": "smollm2"}]},
+            "task 'laptop' has prompt_length 100 on 'minilm' but 20 on 'smollm2'",
+        ),
     ],
 )
 def test_bad_projector_sections_are_named(section, message):
@@ -201,7 +240,15 @@ CROSS_MODEL = {
     "backbones": {
         WIDE: {
             "description": "random 2-layer BERT encoder, 48-d (the projection target)",
-            "source": {"tiny": {"corpus": ["sst2/train.jsonl"], "vocab_words": 3000, "extra_words": ["neutral", "mixed", "maybe"], "hidden_size": 48, "seed": 1}},
+            "source": {
+                "tiny": {
+                    "corpus": ["sst2/train.jsonl"],
+                    "vocab_words": 3000,
+                    "extra_words": ["neutral", "mixed", "maybe"],
+                    "hidden_size": 48,
+                    "seed": 1,
+                }
+            },
             "scorer": "embedding",
         }
     },
@@ -255,15 +302,27 @@ def test_the_cross_model_stage_produces_projectors_table_and_figure(cross_model_
 @pytest.mark.workflow
 def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model_run, shared_data):
     workdir, config = cross_model_run
-    assert "Nothing to be done" in snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[config], data_dir=shared_data).stdout
+    assert (
+        "Nothing to be done"
+        in snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[config], data_dir=shared_data).stdout
+    )
 
     changed = copy.deepcopy(CROSS_MODEL)
     changed["projector"]["max_steps"]["task"] = 5
     change = overlay(workdir, "steps.yaml", changed)
-    planned = jobs(snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[change], data_dir=shared_data).stdout)
-    per_task = [f"source_model={SMALL}, target_model={WIDE}, objective=task, taskset={s}, task={t}" for s in ("sentiment", "nli") for t in TASKS]
+    planned = jobs(
+        snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[change], data_dir=shared_data).stdout
+    )
+    per_task = [
+        f"source_model={SMALL}, target_model={WIDE}, objective=task, taskset={s}, task={t}"
+        for s in ("sentiment", "nli")
+        for t in TASKS
+    ]
     expected = (
-        {("train_projector_task", f"source_model={SMALL}, target_model={WIDE}, taskset={s}") for s in ("sentiment", "nli")}
+        {
+            ("train_projector_task", f"source_model={SMALL}, target_model={WIDE}, taskset={s}")
+            for s in ("sentiment", "nli")
+        }
         | {("project_prompt", w) for w in per_task}
         | {("evaluate_cross_model", w) for w in per_task}
         | {("cross_model_table", f"source_model={SMALL}, target_model={WIDE}"), ("cross_model_figure", "")}
@@ -275,7 +334,12 @@ def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model
 def test_a_projected_prompt_initialises_prompt_tuning_on_the_target(cross_model_run, shared_data):
     """The path contract with TPT: its run from a projected prompt reads this stage's file."""
     workdir, _ = cross_model_run
-    init = {"source": "sst2", "target": "sst2", "backbone": WIDE, "projected": {"from": SMALL, "objective": "task", "taskset": "sentiment"}}
+    init = {
+        "source": "sst2",
+        "target": "sst2",
+        "backbone": WIDE,
+        "projected": {"from": SMALL, "objective": "task", "taskset": "sentiment"},
+    }
     tpt = overlay(workdir, "tpt.yaml", {**CROSS_MODEL, "study": {"backbones": [SMALL, WIDE]}, "tpt": {"pairs": [init]}})
     target = f"results/tpt/{WIDE}/sst2@{SMALL}.task.sentiment__sst2.csv"
     out = snakemake(workdir, "-n", target, configfiles=[tpt], data_dir=shared_data).stdout

@@ -75,7 +75,9 @@ def test_a_killed_training_job_resumes_to_the_same_prompt(tiny_manifest, sst2_di
     job.wait()
     assert not (out / "prompt.safetensors").exists() and not list(out.glob("*.tmp"))  # nothing half-written
 
-    subprocess.run(train_command(tiny_manifest, sst2_dir, out, settings, checkpoint), check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        train_command(tiny_manifest, sst2_dir, out, settings, checkpoint), check=True, stderr=subprocess.DEVNULL
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["resumed_from_step"] >= 50
     assert (out / "prompt.safetensors").read_bytes() == reference[0].read_bytes()
@@ -87,9 +89,24 @@ def test_a_killed_training_job_resumes_to_the_same_prompt(tiny_manifest, sst2_di
 @pytest.mark.workflow
 def test_rerunning_the_workflow_after_a_kill_resumes(tmp_path, shared_data):
     """SIGKILL the whole Snakemake run mid-training; a plain re-run resumes the training job."""
-    change = overlay(tmp_path, "long.yaml", {"study": {"tasks": ["sst2"]}, "training": {"max_steps": 600, "eval_interval": 200}, "checkpoint_interval": 50})
+    change = overlay(
+        tmp_path,
+        "long.yaml",
+        {"study": {"tasks": ["sst2"]}, "training": {"max_steps": 600, "eval_interval": 200}, "checkpoint_interval": 50},
+    )
     target = f"results/prompts/{BACKBONE}/sst2.safetensors"
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2", target]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "--cores",
+        "2",
+        target,
+    ]
     cmd += ["--config", f"data_dir={shared_data}", "--configfile", str(REPO / "tests/config/tiny.yaml"), str(change)]
     run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     wait_for(tmp_path / f"results/checkpoints/train_prompt/{BACKBONE}/sst2.safetensors", run)
@@ -122,6 +139,9 @@ def test_a_prompt_of_the_wrong_shape_is_refused_by_name(tiny_manifest, sst2_dir,
     wrong = tmp_path / "other_backbone.safetensors"
     save_prompt(wrong, torch.zeros(4, 48), {"task": "sst2"})
     job = TransferJob(TINY, sentiment_task(), Evaluation(max_length=32, precision="auto", batch_size=16))
-    with pytest.raises(PromptShapeError, match=r"other_backbone.safetensors: prompt of shape \[4, 48\] does not fit this backbone \(\[L, 32\]\)"):
+    with pytest.raises(
+        PromptShapeError,
+        match=r"other_backbone.safetensors: prompt of shape \[4, 48\] does not fit this backbone \(\[L, 32\]\)",
+    ):
         evaluation.run_transfer_job(job, tiny_manifest, wrong, sst2_dir, tmp_path / "out.json", threads=1)
     assert not (tmp_path / "out.json").exists()

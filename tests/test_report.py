@@ -114,9 +114,19 @@ def test_every_stage_puts_its_figures_and_tables_in_the_report():
     # without running them.
     wrappers = report_wrappers()
     assert {rule for rule, _, _ in wrappers} == {
-        "train_prompt", "transfer_matrix", "heatmap", "collect_benchmarks",
-        "tpt_speedup", "tpt_curves", "cross_model_table", "cross_model_figure",
-        "indicators", "external_indicators", "indicator_correlation", "indicator_figure", "masking_table",
+        "train_prompt",
+        "transfer_matrix",
+        "heatmap",
+        "collect_benchmarks",
+        "tpt_speedup",
+        "tpt_curves",
+        "cross_model_table",
+        "cross_model_figure",
+        "indicators",
+        "external_indicators",
+        "indicator_correlation",
+        "indicator_figure",
+        "masking_table",
     }
     for rule, caption, _ in wrappers:
         assert f"Made by rule ``{rule}``" in " ".join((REPO / "report" / caption).read_text().split()), caption

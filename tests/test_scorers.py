@@ -60,7 +60,9 @@ def test_training_leaves_the_backbone_unchanged(tiny_backbones, family, sst2_row
     before = {k: v.clone() for k, v in scorer.model.state_dict().items()}
     init = scorer.init_prompt(4, "vocab", torch.Generator().manual_seed(0))
     settings = replace(TINY_TRAINING, learning_rate=0.1, warmup_steps=0, batch_size=8, max_steps=4, eval_interval=2)
-    result = train_prompt(scorer, items[:48], items[48:], settings, FP32, init, torch.Generator().manual_seed(0), progress=False)
+    result = train_prompt(
+        scorer, items[:48], items[48:], settings, FP32, init, torch.Generator().manual_seed(0), progress=False
+    )
     assert [row["step"] for row in result.log] == [0, 2, 4]
     after = scorer.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
@@ -143,7 +145,12 @@ def test_bf16_training_preparation_keeps_the_logits(tiny_backbones, family, sst2
 
     tokenizer = tiny_backbones[family][1]
     bf16 = setup_runtime(threads=2, precision="bf16")
-    models = [build_tiny_model(family, len(tokenizer), hidden_size=32, layers=2, heads=2, intermediate_size=64).eval().requires_grad_(False) for _ in range(3)]
+    models = [
+        build_tiny_model(family, len(tokenizer), hidden_size=32, layers=2, heads=2, intermediate_size=64)
+        .eval()
+        .requires_grad_(False)
+        for _ in range(3)
+    ]
     reference, prepared, untouched = models
     original_attention = reference.config._attn_implementation
     reference.set_attn_implementation("eager")

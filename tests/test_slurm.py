@@ -24,10 +24,17 @@ from prompt_transfer.io import load_tensors
 pytestmark = [
     pytest.mark.slurm,
     pytest.mark.workflow,
-    pytest.mark.skipif(os.environ.get("RUN_SLURM_TESTS") != "1", reason="starts a SLURM cluster; set RUN_SLURM_TESTS=1"),
+    pytest.mark.skipif(
+        os.environ.get("RUN_SLURM_TESTS") != "1", reason="starts a SLURM cluster; set RUN_SLURM_TESTS=1"
+    ),
 ]
 
-SLURM_PROFILES = ("--profile", str(REPO / "profiles" / "slurm"), "--workflow-profile", str(REPO / "profiles" / "slurm-local"))
+SLURM_PROFILES = (
+    "--profile",
+    str(REPO / "profiles" / "slurm"),
+    "--workflow-profile",
+    str(REPO / "profiles" / "slurm-local"),
+)
 
 
 @pytest.fixture(scope="module")

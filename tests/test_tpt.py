@@ -66,7 +66,11 @@ def test_an_explicit_list_runs_exactly_its_pairs_and_can_mix_in_a_mode(raw):
 
 
 def test_a_projected_prompt_is_named_by_its_origin_and_runs_on_the_other_backbones(raw):
-    entry = {"source": "sst2", "target": "sst2", "projected": {"from": "mpnet", "objective": "distance", "taskset": "sentiment"}}
+    entry = {
+        "source": "sst2",
+        "target": "sst2",
+        "projected": {"from": "mpnet", "objective": "distance", "taskset": "sentiment"},
+    }
     config = configured(raw, {"pairs": [entry]}, backbones=["minilm", "mpnet"])
     (pair,) = pairs_of(config, "minilm")
     assert pair.init == "sst2@mpnet.distance.sentiment"
@@ -80,10 +84,16 @@ def test_generated_pairs_skip_a_source_of_another_prompt_length_and_explicit_one
     raw["tasks"]["imdb"]["training"] = {"prompt_length": 50}
     pairs = pairs_of(configured(raw))
     assert not [p for p in pairs if "imdb" in (p.source, p.target)] and len(pairs) == 40 - 2 * 5
-    with pytest.raises(ConfigError, match=r"tpt.pairs\[0\]: imdb's prompt_length on minilm differs from sst2's on minilm"):
+    with pytest.raises(
+        ConfigError, match=r"tpt.pairs\[0\]: imdb's prompt_length on minilm differs from sst2's on minilm"
+    ):
         pairs_of(configured(raw, {"pairs": [{"source": "imdb", "target": "sst2"}]}))
     # a projected prompt has the length of the source backbone's prompts (smollm2: 20)
-    entry = {"source": "sst2", "target": "sst2", "projected": {"from": "smollm2", "objective": "task", "taskset": "all"}}
+    entry = {
+        "source": "sst2",
+        "target": "sst2",
+        "projected": {"from": "smollm2", "objective": "task", "taskset": "all"},
+    }
     with pytest.raises(ConfigError, match=r"sst2's prompt_length on smollm2 differs from sst2's on minilm"):
         pairs_of(configured(raw, {"pairs": [entry]}))
 
@@ -117,7 +127,9 @@ def test_top_k_takes_the_best_zero_shot_sources_per_target():
         [Pair("c", "b"), Pair("a", "b"), Pair("b", "a"), Pair("c", "a")]
     )
     assert tpt.needs_matrix({"pairs": "top_k"}) and tpt.needs_matrix({"pairs": ["same_type", "top_k"]})
-    assert not tpt.needs_matrix({"pairs": "same_type"}) and not tpt.needs_matrix({"pairs": [{"source": "a", "target": "b"}]})
+    assert not tpt.needs_matrix({"pairs": "same_type"}) and not tpt.needs_matrix(
+        {"pairs": [{"source": "a", "target": "b"}]}
+    )
 
 
 # --- speed-up arithmetic on hand-made logs ------------------------------------------------------
@@ -197,7 +209,9 @@ def test_speedup_table_and_summary_over_pairs():
     assert table.random_log.unique().tolist() == ["results/prompts/m/b.log.csv"]
     summary = tpt.speedup_summary(table).set_index(["init_kind", "pair"])
     same = summary.loc[("prompt", "same-type")]
-    assert same.pairs == 2 and same.median_speedup == pytest.approx(1.5) and same.reached == 1 and same.beats_random == 1
+    assert (
+        same.pairs == 2 and same.median_speedup == pytest.approx(1.5) and same.reached == 1 and same.beats_random == 1
+    )
     assert summary.loc[("prompt", "cross-type")].median_speedup == pytest.approx(1.5)
     assert summary.loc[("all", "all")].pairs == 4 and summary.loc[("all", "all")].faster == 3
 
@@ -310,7 +324,9 @@ TPT_AGGREGATES = {("tpt_speedup", f"backbone={BACKBONE}"), ("tpt_curves", "")}
 def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init(study, shared_data, tmp_path):
     work = tmp_path / "w"
     copy_workdir(study, work)
-    before = {t: (work / f"results/prompts/{BACKBONE}/{t}.log.csv").stat().st_mtime_ns for t in ("sst2", "laptop", "mnli")}
+    before = {
+        t: (work / f"results/prompts/{BACKBONE}/{t}.log.csv").stat().st_mtime_ns for t in ("sst2", "laptop", "mnli")
+    }
     planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", data_dir=shared_data).stdout)
     assert planned == {tpt_job(s, t) for s, t in SAME_TYPE} | TPT_AGGREGATES
 
@@ -345,17 +361,26 @@ def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
     save_prompt(projected, torch.randn(4, 32, generator=torch.Generator().manual_seed(0)), {"task": "sst2"})
     pairs = [
         {"source": "mnli", "target": "sst2"},
-        {"source": "sst2", "target": "sst2", "projected": {"from": "minilm", "objective": "distance", "taskset": "sentiment"}},
+        {
+            "source": "sst2",
+            "target": "sst2",
+            "projected": {"from": "minilm", "objective": "distance", "taskset": "sentiment"},
+        },
     ]
     change = overlay(work, "list.yaml", {"tpt": {"pairs": pairs}})
     planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", configfiles=[change], data_dir=shared_data).stdout)
     assert planned == {tpt_job("mnli", "sst2"), tpt_job("sst2@minilm.distance.sentiment", "sst2")} | TPT_AGGREGATES
 
     snakemake(work, "results/tpt_curves.pdf", configfiles=[change], data_dir=shared_data)
-    metrics = json.loads((work / f"results/tpt/{BACKBONE}/sst2@minilm.distance.sentiment__sst2.metrics.json").read_text())
+    metrics = json.loads(
+        (work / f"results/tpt/{BACKBONE}/sst2@minilm.distance.sentiment__sst2.metrics.json").read_text()
+    )
     assert metrics["init"]["path"] == str(projected.relative_to(work))
     table = pd.read_csv(work / f"results/tpt/{BACKBONE}/speedup.csv")
-    assert table.set_index("init").pair.to_dict() == {"mnli": "cross-type", "sst2@minilm.distance.sentiment": "same-task"}
+    assert table.set_index("init").pair.to_dict() == {
+        "mnli": "cross-type",
+        "sst2@minilm.distance.sentiment": "same-task",
+    }
 
 
 @pytest.mark.workflow

@@ -14,7 +14,14 @@ from prompt_transfer.specs import Backbone, Task, TrainJob
 from prompt_transfer.training import run_train_job
 
 SETTINGS = replace(
-    TINY_TRAINING, prompt_length=20, learning_rate=0.01, warmup_steps=0, batch_size=16, max_steps=40, eval_interval=20, max_length=64
+    TINY_TRAINING,
+    prompt_length=20,
+    learning_rate=0.01,
+    warmup_steps=0,
+    batch_size=16,
+    max_steps=40,
+    eval_interval=20,
+    max_length=64,
 )
 SST2 = Task(
     "sst2",

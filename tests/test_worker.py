@@ -56,7 +56,9 @@ def test_concurrent_jobs_get_their_own_workers(workdir, tiny_manifest, sst2_dir,
     replies = {}
 
     def job(name):
-        replies[name] = worker.submit("transfer", request(tiny_manifest, prompt, sst2_dir, workdir / f"{name}.json"), threads=1)
+        replies[name] = worker.submit(
+            "transfer", request(tiny_manifest, prompt, sst2_dir, workdir / f"{name}.json"), threads=1
+        )
 
     threads = [threading.Thread(target=job, args=(n,)) for n in ("x", "y")]
     for t in threads:
@@ -64,7 +66,10 @@ def test_concurrent_jobs_get_their_own_workers(workdir, tiny_manifest, sst2_dir,
     for t in threads:
         t.join()
     assert replies["x"]["pid"] != replies["y"]["pid"]
-    assert json.loads((workdir / "x.json").read_text())["accuracy"] == json.loads((workdir / "y.json").read_text())["accuracy"]
+    assert (
+        json.loads((workdir / "x.json").read_text())["accuracy"]
+        == json.loads((workdir / "y.json").read_text())["accuracy"]
+    )
 
 
 def test_a_users_mistake_in_a_worker_is_the_jobs_error(workdir, tiny_manifest, sst2_dir):
@@ -77,7 +82,9 @@ def test_a_users_mistake_in_a_worker_is_the_jobs_error(workdir, tiny_manifest, s
 
 def test_workers_can_be_turned_off(workdir, tiny_manifest, sst2_dir, prompt, monkeypatch):
     monkeypatch.setenv("PROMPT_TRANSFER_WORKERS", "0")
-    worker.run_job("transfer", JOB, paths(tiny_manifest, prompt, sst2_dir, workdir / "out.json"), threads=1, log_file=None)
+    worker.run_job(
+        "transfer", JOB, paths(tiny_manifest, prompt, sst2_dir, workdir / "out.json"), threads=1, log_file=None
+    )
     assert (workdir / "out.json").is_file() and not worker.WORKER_DIR.exists()
     monkeypatch.setenv("PROMPT_TRANSFER_WORKERS", "1")
     monkeypatch.setenv("SLURM_JOB_ID", "42")  # inside a SLURM job: no daemons

@@ -23,6 +23,7 @@ def pair(source, target):
 
 AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("collect_benchmarks", ""), ("all", "")}
 
+
 def test_the_study_produces_matrix_summary_and_heatmap(study):
     matrix = pd.read_csv(study / f"results/transfer/{BACKBONE}/matrix.csv")
     assert len(matrix) == len(TASKS) ** 2 + 2 * len(TASKS)
@@ -45,7 +46,9 @@ def test_every_job_ran_with_its_configured_threads(study):
     """--cores 8 on a 2-core machine: each job still sets torch to the threads its rule declares."""
     threads = yaml.safe_load(TINY_CONFIG.read_text())["resources"]
     records = {"train": list(study.glob("results/prompts/*/*.metrics.json"))}
-    records["evaluate"] = list(study.glob("results/transfer/*/*.json")) + list(study.glob("results/transfer/*/baselines/*.json"))
+    records["evaluate"] = list(study.glob("results/transfer/*/*.json")) + list(
+        study.glob("results/transfer/*/baselines/*.json")
+    )
     for kind, files in records.items():
         assert files
         assert {json.loads(f.read_text())["runtime"]["threads"] for f in files} == {threads[kind]["threads"]}

@@ -15,7 +15,9 @@ def build_parser():
 
 
 def main(a):
-    worker.run_job("baseline", a.job, {"manifest": a.model, "data_dir": a.data_dir, "out": a.out}, a.threads, a.log_file)
+    worker.run_job(
+        "baseline", a.job, {"manifest": a.model, "data_dir": a.data_dir, "out": a.out}, a.threads, a.log_file
+    )
 
 
 if __name__ == "__main__":

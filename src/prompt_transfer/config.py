@@ -88,9 +88,7 @@ def _cross_check(config: dict) -> None:
             problems.append(f"study.tasks: unknown task {name!r} (known: {', '.join(sorted(tasks))})")
     for name in config["study"]["backbones"]:
         if name not in backbones:
-            problems.append(
-                f"study.backbones: unknown backbone {name!r} (known: {', '.join(sorted(backbones))})"
-            )
+            problems.append(f"study.backbones: unknown backbone {name!r} (known: {', '.join(sorted(backbones))})")
     families = {backbones[b]["scorer"] for b in config["study"]["backbones"] if b in backbones}
     for name in config["study"]["tasks"]:
         task = tasks.get(name)

@@ -35,7 +35,11 @@ def check(config: dict) -> None:
     used = [t for t in used if t in tasks]
     for i, pair in enumerate(section["pairs"]):
         where = f"projector.pairs[{i}]"
-        unknown = [f"{where}.{k}: unknown backbone {pair[k]!r} (known: {', '.join(sorted(backbones))})" for k in ("source", "target") if pair[k] not in backbones]
+        unknown = [
+            f"{where}.{k}: unknown backbone {pair[k]!r} (known: {', '.join(sorted(backbones))})"
+            for k in ("source", "target")
+            if pair[k] not in backbones
+        ]
         if unknown:
             problems += unknown
             continue
@@ -43,12 +47,18 @@ def check(config: dict) -> None:
             problems.append(f"{where}: source and target are both {pair['source']!r}")
         for key in ("source", "target"):
             family = backbones[pair[key]]["scorer"]
-            problems += [f"{where}.{key}: task {t!r} has no {family!r} label words" for t in used if family not in tasks[t]["label_words"]]
+            problems += [
+                f"{where}.{key}: task {t!r} has no {family!r} label words"
+                for t in used
+                if family not in tasks[t]["label_words"]
+            ]
         # The projector flattens every source prompt, so all must have one length; the
         # distance objective compares with the target's own prompts, so they must match too.
         lengths = {t: training(config, pair["source"], t).prompt_length for t in used}
         if len(set(lengths.values())) > 1:
-            problems.append(f"{where}.source: prompt_length differs between tasks ({lengths}); a projector needs one length")
+            problems.append(
+                f"{where}.source: prompt_length differs between tasks ({lengths}); a projector needs one length"
+            )
         if "distance" in section["objectives"]:
             members = sorted({t for m in section["task_sets"].values() for t in m if t in tasks})
             for t in members:
@@ -59,7 +69,11 @@ def check(config: dict) -> None:
                         f"on {pair['target']!r}; the distance objective needs equal lengths"
                     )
     if config["data_dir"] is None:
-        problems += [f"tasks.{t}: no hub source, and data_dir is not set (used by projector)" for t in used if "hub" not in tasks[t]]
+        problems += [
+            f"tasks.{t}: no hub source, and data_dir is not set (used by projector)"
+            for t in used
+            if "hub" not in tasks[t]
+        ]
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
 
@@ -77,7 +91,12 @@ def cross_model_table(projected: dict[tuple[str, str], list], own_files, baselin
         return {r["target"]: r[key] for r in map(read_json, files)}
 
     rows = [
-        {"prompt": f"projected ({objective}, {task_set})", "objective": objective, "task_set": task_set, **scores(files)}
+        {
+            "prompt": f"projected ({objective}, {task_set})",
+            "objective": objective,
+            "task_set": task_set,
+            **scores(files),
+        }
         for (objective, task_set), files in projected.items()
     ]
     rows.append({"prompt": "own prompt", **scores(own_files)})

@@ -107,7 +107,11 @@ def load_hub(hub: dict, labels: list[str]) -> dict[str, list[dict]]:
             if label is None:
                 continue
             text_b = ex[hub["text_b"]] if hub["text_b"] else None
-            rows.append(_check_row({"text_a": ex[hub["text_a"]], "text_b": text_b, "label": label}, f"{where} row {i}", len(labels)))
+            rows.append(
+                _check_row(
+                    {"text_a": ex[hub["text_a"]], "text_b": text_b, "label": label}, f"{where} row {i}", len(labels)
+                )
+            )
         if not rows:
             raise DataError(f"{where}: the split is empty")
         out[split] = rows
@@ -155,8 +159,7 @@ def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
         "sampling": sampling,
         "sizes": {split: len(r) for split, r in splits.items()},
         "label_counts": {
-            split: [sum(1 for x in r if x["label"] == i) for i in range(len(job.labels))]
-            for split, r in splits.items()
+            split: [sum(1 for x in r if x["label"] == i) for i in range(len(job.labels))] for split, r in splits.items()
         },
     }
     for split, split_rows in splits.items():

@@ -18,7 +18,9 @@ def length_sorted_batches(items: list[Encoded], batch_size: int) -> list[list[En
 
 
 @torch.inference_mode()
-def predict(scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime) -> torch.Tensor:
+def predict(
+    scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
+) -> torch.Tensor:
     """Predicted class per item, in the order of `items`."""
     order = sorted(range(len(items)), key=lambda i: len(items[i].ids))
     predictions = torch.empty(len(items), dtype=torch.long)
@@ -34,17 +36,23 @@ def predict(scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], b
     return predictions
 
 
-def accuracy(scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime) -> float:
+def accuracy(
+    scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
+) -> float:
     labels = torch.tensor([x.label for x in items])
     return (predict(scorer, prompt, items, batch_size, runtime) == labels).sum().item() / len(items)
 
 
-def run_transfer_job(job: TransferJob, manifest, prompt_path, data_dir, out, threads=None, session: Session | None = None) -> dict:
+def run_transfer_job(
+    job: TransferJob, manifest, prompt_path, data_dir, out, threads=None, session: Session | None = None
+) -> dict:
     """The zero-shot rule: score a (source) prompt on the target task's validation split."""
     from .io import write_json
     from .prompts import load_prompt
 
-    runtime, scorer, items = (session or Session()).open(manifest, job.backbone, job.task, job.evaluation, data_dir, threads)
+    runtime, scorer, items = (session or Session()).open(
+        manifest, job.backbone, job.task, job.evaluation, data_dir, threads
+    )
     prompt, meta = load_prompt(prompt_path, scorer.hidden_size)
     result = {
         "backbone": job.backbone.name,
@@ -65,12 +73,16 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
     trained prompt's initialisation from seeds `seed`, `seed + 1`, ..."""
     from .io import write_json
 
-    runtime, scorer, items = (session or Session()).open(manifest, job.backbone, job.task, job.evaluation, data_dir, threads)
+    runtime, scorer, items = (session or Session()).open(
+        manifest, job.backbone, job.task, job.evaluation, data_dir, threads
+    )
     batch_size = job.evaluation.batch_size
     seeds = [job.seed + k for k in range(job.random_prompts)]
     random_scores = []
     for seed in seeds:
-        prompt = scorer.init_prompt(job.prompt_length, job.prompt_init, torch.Generator().manual_seed(seed), job.init_std)
+        prompt = scorer.init_prompt(
+            job.prompt_length, job.prompt_init, torch.Generator().manual_seed(seed), job.init_std
+        )
         random_scores.append(accuracy(scorer, prompt, items, batch_size, runtime))
     result = {
         "backbone": job.backbone.name,

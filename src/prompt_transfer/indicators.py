@@ -139,7 +139,11 @@ def indicator_table(
     for source, p in prompts.items():
         for target, q in prompts.items():
             types = task_types.get(source), task_types.get(target)
-            row = {"source": source, "target": target, "same_type": math.nan if None in types else float(types[0] == types[1])}
+            row = {
+                "source": source,
+                "target": target,
+                "same_type": math.nan if None in types else float(types[0] == types[1]),
+            }
             row.update({name: fn(p, q) for name, fn in EMBEDDING_INDICATORS.items()})
             if activations is not None:
                 row.update(neuron_indicators(activations[source], activations[target], group_size))
@@ -210,7 +214,9 @@ def _mean_of_finite(values: np.ndarray) -> float:
     return float(finite.mean()) if len(finite) else math.nan
 
 
-def _rho_estimates(x: np.ndarray, y: np.ndarray, target_rows: list[np.ndarray], draws: np.ndarray) -> dict[str, Estimate]:
+def _rho_estimates(
+    x: np.ndarray, y: np.ndarray, target_rows: list[np.ndarray], draws: np.ndarray
+) -> dict[str, Estimate]:
     """Pooled and per-target rho of x with y; target_rows: each target's rows; draws: resampled target indices."""
     per_target = np.array([_spearman(x[rows], y[rows])[0] for rows in target_rows])
     finite = per_target[np.isfinite(per_target)]
@@ -219,8 +225,15 @@ def _rho_estimates(x: np.ndarray, y: np.ndarray, target_rows: list[np.ndarray], 
         t_test = float(stats.ttest_1samp(finite, 0.0).pvalue) if len(finite) > 1 else math.nan
     pooled_draws = [np.concatenate([target_rows[i] for i in draw]) for draw in draws]
     return {
-        "pooled": Estimate(*_spearman(x, y), np.array([_spearman(x[rows], y[rows])[0] for rows in pooled_draws]), len(x)),
-        "per-target": Estimate(_mean_of_finite(per_target), t_test, np.array([_mean_of_finite(per_target[draw]) for draw in draws]), len(finite)),
+        "pooled": Estimate(
+            *_spearman(x, y), np.array([_spearman(x[rows], y[rows])[0] for rows in pooled_draws]), len(x)
+        ),
+        "per-target": Estimate(
+            _mean_of_finite(per_target),
+            t_test,
+            np.array([_mean_of_finite(per_target[draw]) for draw in draws]),
+            len(finite),
+        ),
     }
 
 
@@ -232,7 +245,14 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def spearman_table(pairs: pd.DataFrame, indicators: list[str], outcomes: list[str], bootstrap: int, seed: int, reference: str | None = None) -> pd.DataFrame:
+def spearman_table(
+    pairs: pd.DataFrame,
+    indicators: list[str],
+    outcomes: list[str],
+    bootstrap: int,
+    seed: int,
+    reference: str | None = None,
+) -> pd.DataFrame:
     """Spearman's rho of every indicator against every outcome, pooled and averaged per target.
 
     pooled: rho over all pairs; p-value from scipy (which treats pairs as independent).
@@ -253,7 +273,9 @@ def spearman_table(pairs: pd.DataFrame, indicators: list[str], outcomes: list[st
         for indicator in indicators:
             data = measured[measured[indicator].notna()]
             target_rows = [np.flatnonzero(data.target.to_numpy() == t) for t in targets]
-            estimates[indicator] = _rho_estimates(data[indicator].to_numpy(float), data[outcome].to_numpy(float), target_rows, draws)
+            estimates[indicator] = _rho_estimates(
+                data[indicator].to_numpy(float), data[outcome].to_numpy(float), target_rows, draws
+            )
         for indicator, by_aggregation in estimates.items():
             for aggregation, estimate in by_aggregation.items():
                 low, high = _interval(estimate.bootstrap)
@@ -308,8 +330,12 @@ def retrieval_table(pairs: pd.DataFrame, indicators: list[str], outcomes: list[s
                         "candidates": len(ranked),
                     }
                 )
-    per_target = pd.DataFrame(rows, columns=["indicator", "outcome", "target", "chosen", "top1", "regret", "candidates"])
-    overall = per_target.groupby(["indicator", "outcome"], sort=False, as_index=False).agg(top1=("top1", "mean"), regret=("regret", "mean"), candidates=("candidates", "mean"))
+    per_target = pd.DataFrame(
+        rows, columns=["indicator", "outcome", "target", "chosen", "top1", "regret", "candidates"]
+    )
+    overall = per_target.groupby(["indicator", "outcome"], sort=False, as_index=False).agg(
+        top1=("top1", "mean"), regret=("regret", "mean"), candidates=("candidates", "mean")
+    )
     overall["target"] = "all"
     overall["chosen"] = ""
     return pd.concat([per_target, overall[per_target.columns]], ignore_index=True)
@@ -318,7 +344,9 @@ def retrieval_table(pairs: pd.DataFrame, indicators: list[str], outcomes: list[s
 # --- jobs --------------------------------------------------------------------------------------
 
 
-def run_indicators_job(job: IndicatorsJob, prompt_files: dict[str, str], neuron_files: dict[str, str] | None, out) -> pd.DataFrame:
+def run_indicators_job(
+    job: IndicatorsJob, prompt_files: dict[str, str], neuron_files: dict[str, str] | None, out
+) -> pd.DataFrame:
     """The indicators rules: read prompts (and activations), write the pair table. Prompts
     from elsewhere may need hidden_size (to unflatten [1, L*d] files) and skip_rows (leading
     rows dropped)."""
@@ -327,7 +355,9 @@ def run_indicators_job(job: IndicatorsJob, prompt_files: dict[str, str], neuron_
 
     skip = job.skip_rows or 0
     prompts = {name: load_prompt(path, job.hidden_size)[0][skip:] for name, path in prompt_files.items()}
-    activations = {name: load_tensors(path)[0]["activations"] for name, path in neuron_files.items()} if neuron_files else None
+    activations = (
+        {name: load_tensors(path)[0]["activations"] for name, path in neuron_files.items()} if neuron_files else None
+    )
     table = indicator_table(prompts, job.task_types, activations, job.layer_group_size)
     if job.backbone is not None:
         table.insert(0, "backbone", job.backbone)
@@ -335,7 +365,9 @@ def run_indicators_job(job: IndicatorsJob, prompt_files: dict[str, str], neuron_
     return table
 
 
-def run_correlation_job(job: CorrelationJob, indicators_path, matrix_path, speedup_path, out_spearman, out_retrieval) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_correlation_job(
+    job: CorrelationJob, indicators_path, matrix_path, speedup_path, out_spearman, out_retrieval
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The indicator_correlation rule: Spearman table and source retrieval of one backbone
     (job.reference: the indicator the paired differences are taken against)."""
     from .io import write_csv

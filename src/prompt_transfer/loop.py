@@ -161,21 +161,24 @@ def train(
         log.info("%s: resumed at step %d from %s", name, start, checkpointing.path)
     else:
         start, score = 0, evaluate() if evaluate else math.nan
-        state.result = LoopResult(_snapshot(parameters), 0, score, [dict(zip(LOG_COLUMNS, [0, 0, 0.0, initial_loss, score]))])
+        state.result = LoopResult(
+            _snapshot(parameters), 0, score, [dict(zip(LOG_COLUMNS, [0, 0, 0.0, initial_loss, score]))]
+        )
 
     started = time.perf_counter() - state.elapsed
-    bar = tqdm(range(start + 1, settings.max_steps + 1), desc=name, disable=not progress, mininterval=5, initial=start, total=settings.max_steps)
+    bar = tqdm(
+        range(start + 1, settings.max_steps + 1),
+        desc=name,
+        disable=not progress,
+        mininterval=5,
+        initial=start,
+        total=settings.max_steps,
+    )
     for step in bar:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, settings)
         loss, examples = loss_of(next(batches))
-        if not math.isfinite(loss.item()):
-            raise DivergedError(f"{name} loss is {loss.item()} at step {step}; lower the learning rate")
-        loss.backward()
-        if settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(parameters.values(), settings.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        _step(loss, parameters, optimizer, settings, f"{name} loss is {loss.item()} at step {step}")
         state.losses.append(loss.item())
         state.seen += examples
         state.result.steps_run = step
@@ -189,6 +192,16 @@ def train(
         state.result.best = _snapshot(parameters)
         state.result.best_step = state.result.steps_run
     return state.result
+
+
+def _step(loss: torch.Tensor, parameters: dict, optimizer, settings: LoopSettings, where: str) -> None:
+    if not math.isfinite(loss.item()):
+        raise DivergedError(f"{where}; lower the learning rate")
+    loss.backward()
+    if settings.grad_clip:
+        torch.nn.utils.clip_grad_norm_(parameters.values(), settings.grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def _log_and_select(state: _State, step: int, started: float, evaluate, settings: LoopSettings, bar) -> bool:

@@ -50,7 +50,9 @@ def ffn_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
         )
         if found:
             return [(name, module) for _, name, module in found]
-    raise ValueError(f"{type(model).__name__}: no feed-forward blocks found (known layouts: BERT/MPNet, Llama/Gemma, T5)")
+    raise ValueError(
+        f"{type(model).__name__}: no feed-forward blocks found (known layouts: BERT/MPNet, Llama/Gemma, T5)"
+    )
 
 
 @contextlib.contextmanager
@@ -99,7 +101,9 @@ def read_out(family: str, batch: Batch, prompt_length: int):
 
 
 @torch.inference_mode()
-def prompt_activations(scorer: Scorer, prompt: torch.Tensor, items: list[Encoded], batch_size: int, runtime: Runtime) -> torch.Tensor:
+def prompt_activations(
+    scorer: Scorer, prompt: torch.Tensor, items: list[Encoded], batch_size: int, runtime: Runtime
+) -> torch.Tensor:
     """Mean feed-forward activation [layers, intermediate] at the read-out position over `items`."""
     modules = [module for _, module in ffn_modules(scorer.model)]
     prompt = prompt.to(runtime.device)
@@ -188,7 +192,12 @@ def run_extract_job(job: NeuronsJob, manifest, prompt_path, data_dir, out, threa
         items = [stimulus(scorer)]
         described = "prompt + one special token"
     activations = prompt_activations(scorer, prompt, items, job.evaluation.batch_size, runtime)
-    log.info("%s: %d layers x %d neurons, %.1f%% active", job.task.name, *activations.shape, 100 * active(activations).float().mean())
+    log.info(
+        "%s: %d layers x %d neurons, %.1f%% active",
+        job.task.name,
+        *activations.shape,
+        100 * active(activations).float().mean(),
+    )
     metadata = {
         "backbone": job.backbone.name,
         "task": job.task.name,
@@ -200,7 +209,9 @@ def run_extract_job(job: NeuronsJob, manifest, prompt_path, data_dir, out, threa
     return activations
 
 
-def run_masking_job(job: MaskingJob, manifest, prompt_path, neurons_path, own_path, data_dir, out, threads=None) -> dict:
+def run_masking_job(
+    job: MaskingJob, manifest, prompt_path, neurons_path, own_path, data_dir, out, threads=None
+) -> dict:
     """The mask_neurons rule: the task's own prompt on its validation split with its most
     activated neurons zeroed, and with as many random neurons zeroed (the control). The
     unmasked accuracy is the zero-shot diagonal (`own_path`), measured with the same settings."""
@@ -236,7 +247,17 @@ def run_masking_job(job: MaskingJob, manifest, prompt_path, neurons_path, own_pa
     return result
 
 
-MASKING_COLUMNS = ["backbone", "task", "fraction", "masked_neurons", "total_neurons", "unmasked", "top_masked", "random_masked", "examples"]
+MASKING_COLUMNS = [
+    "backbone",
+    "task",
+    "fraction",
+    "masked_neurons",
+    "total_neurons",
+    "unmasked",
+    "top_masked",
+    "random_masked",
+    "examples",
+]
 
 
 def masking_table(files):

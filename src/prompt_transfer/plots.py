@@ -76,6 +76,29 @@ def _speedup_label(row) -> str:
     return f"{bound}×{row.speedup:.2g}"
 
 
+def _tpt_panel(ax, pairs, title: str, read_log) -> None:
+    """One target's curves: its random-init run, each transferred run, the threshold."""
+    styles = {"same-type": "-", "cross-type": "--", "same-task": "-."}
+    random_log = read_log(pairs.random_log.iloc[0])
+    ax.plot(
+        random_log.step, 100 * random_log.dev_accuracy, color="black", lw=2.2, marker="o", ms=3, label="random init"
+    )
+    colours = sns.color_palette("tab10", len(pairs))
+    for colour, row in zip(colours, pairs.itertuples()):
+        log = read_log(row.log)
+        style = "-." if row.init_kind == "projected" else styles.get(row.pair, "-")
+        name = row.init if row.init_kind == "projected" else row.source
+        label = f"from {name} ({row.pair}, {_speedup_label(row)})"
+        ax.plot(log.step, 100 * log.dev_accuracy, ls=style, color=colour, marker=".", ms=4, label=label)
+    fraction = pairs.threshold_fraction.iloc[0]
+    label = f"threshold ({fraction:.0%} of random-init best)"
+    ax.axhline(100 * pairs.threshold.iloc[0], color="grey", ls=":", lw=1.2, label=label)
+    ax.set_title(title)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("dev accuracy (%)")
+    ax.legend(fontsize=6.5, loc="lower right")
+
+
 def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, str], read_log=None) -> None:
     """One page per backbone (tables: backbone -> its speedup.csv), one panel per target: dev accuracy against
     training steps of the random-init run (black) and of each transferred run (solid: same type,
@@ -85,36 +108,21 @@ def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, s
     import pandas as pd
 
     read_log = read_log or pd.read_csv
-    styles = {"same-type": "-", "cross-type": "--", "same-task": "-."}
     with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         for backbone, table in tables.items():
             targets = [t for t in ordered_by_type(tasks, task_types) if t in set(table.target)]
             cols = min(3, max(1, len(targets)))
             rows = max(1, math.ceil(len(targets) / cols))
             # constrained layout keeps the two-line suptitle clear of the top row's titles
-            fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows + 0.8), squeeze=False, layout="constrained")
-            for ax in axes.flat[len(targets):]:
+            fig, axes = plt.subplots(
+                rows, cols, figsize=(5.2 * cols, 3.8 * rows + 0.8), squeeze=False, layout="constrained"
+            )
+            for ax in axes.flat[len(targets) :]:
                 ax.set_axis_off()
             if not targets:
                 axes[0, 0].text(0.5, 0.5, "no TPT pairs", ha="center", va="center")
             for ax, target in zip(axes.flat, targets):
-                pairs = table[table.target == target]
-                random_log = read_log(pairs.random_log.iloc[0])
-                ax.plot(random_log.step, 100 * random_log.dev_accuracy, color="black", lw=2.2, marker="o", ms=3, label="random init")
-                colours = sns.color_palette("tab10", len(pairs))
-                for colour, row in zip(colours, pairs.itertuples()):
-                    log = read_log(row.log)
-                    style = "-." if row.init_kind == "projected" else styles.get(row.pair, "-")
-                    name = row.init if row.init_kind == "projected" else row.source
-                    ax.plot(log.step, 100 * log.dev_accuracy, ls=style, color=colour, marker=".", ms=4,
-                            label=f"from {name} ({row.pair}, {_speedup_label(row)})")  # fmt: skip
-                threshold = pairs.threshold.iloc[0]
-                fraction = pairs.threshold_fraction.iloc[0]
-                ax.axhline(100 * threshold, color="grey", ls=":", lw=1.2, label=f"threshold ({fraction:.0%} of random-init best)")
-                ax.set_title(f"{target} ({task_types[target]})")
-                ax.set_xlabel("training step")
-                ax.set_ylabel("dev accuracy (%)")
-                ax.legend(fontsize=6.5, loc="lower right")
+                _tpt_panel(ax, table[table.target == target], f"{target} ({task_types[target]})", read_log)
             fig.suptitle(
                 f"Transferable prompt tuning on {backbone}: target's dev accuracy during training, "
                 "random init vs initialised from a source prompt\n(× = speed-up to the threshold: "
@@ -140,7 +148,16 @@ def indicator_rho_plot(ax, spearman, title: str) -> None:
         rows = data[data.variant == variant].set_index("indicator").reindex(indicators)
         below = np.maximum(rows.rho - rows.ci_low, 0)  # a cluster-bootstrap interval may miss the estimate
         above = np.maximum(rows.ci_high - rows.rho, 0)
-        ax.errorbar(rows.rho, np.arange(len(indicators)) + offset, xerr=[below, above], fmt="o", ms=4, capsize=2, color=colour, label=variant)
+        ax.errorbar(
+            rows.rho,
+            np.arange(len(indicators)) + offset,
+            xerr=[below, above],
+            fmt="o",
+            ms=4,
+            capsize=2,
+            color=colour,
+            label=variant,
+        )
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(range(len(indicators)), [indicator_label(i) for i in indicators])
     ax.invert_yaxis()
@@ -164,7 +181,16 @@ def indicator_scatter_grid(pairs, spearman, outcome: str, title: str):
     for ax in axes.flat[len(indicators) :]:
         ax.set_axis_off()
     for n, (ax, indicator) in enumerate(zip(axes.flat, indicators)):
-        sns.scatterplot(data=pairs, x=indicator, y=outcome, hue="pair", hue_order=["same-type", "cross-type"], s=18, ax=ax, legend=n == 0)
+        sns.scatterplot(
+            data=pairs,
+            x=indicator,
+            y=outcome,
+            hue="pair",
+            hue_order=["same-type", "cross-type"],
+            s=18,
+            ax=ax,
+            legend=n == 0,
+        )
         ax.set_title(f"{indicator_label(indicator)}\npooled ρ = {pooled.get(indicator, float('nan')):.2f}", fontsize=9)
         ax.set_xlabel("indicator value")
         ax.set_ylabel(OUTCOMES[outcome])

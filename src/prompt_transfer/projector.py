@@ -51,7 +51,12 @@ class PromptProjector(nn.Module):
 
     def __init__(self, prompt_length: int, source_size: int, target_size: int, hidden_size: int):
         super().__init__()
-        self.shape = {"prompt_length": prompt_length, "source_size": source_size, "target_size": target_size, "hidden_size": hidden_size}
+        self.shape = {
+            "prompt_length": prompt_length,
+            "source_size": source_size,
+            "target_size": target_size,
+            "hidden_size": hidden_size,
+        }
         self.encode = nn.Linear(prompt_length * source_size, hidden_size)
         self.decode = nn.Linear(hidden_size, prompt_length * target_size)
         self.norm = nn.LayerNorm(target_size)
@@ -59,7 +64,9 @@ class PromptProjector(nn.Module):
     def forward(self, prompt: torch.Tensor) -> torch.Tensor:
         expected = (self.shape["prompt_length"], self.shape["source_size"])
         if tuple(prompt.shape[-2:]) != expected:
-            raise PromptShapeError(f"the projector maps prompts of shape {list(expected)}, not {list(prompt.shape[-2:])}")
+            raise PromptShapeError(
+                f"the projector maps prompts of shape {list(expected)}, not {list(prompt.shape[-2:])}"
+            )
         hidden = torch.tanh(self.encode(prompt.flatten(-2)))
         out = self.decode(hidden).unflatten(-1, (self.shape["prompt_length"], self.shape["target_size"]))
         return self.norm(out)
@@ -95,7 +102,13 @@ def loop_settings(settings: ProjectorSettings) -> loop.LoopSettings:
     return loop.LoopSettings(**{k: getattr(settings, k) for k in keys})
 
 
-def train_distance(projector: PromptProjector, sources: torch.Tensor, targets: torch.Tensor, settings: ProjectorSettings, progress: bool = True) -> list[dict]:
+def train_distance(
+    projector: PromptProjector,
+    sources: torch.Tensor,
+    targets: torch.Tensor,
+    settings: ProjectorSettings,
+    progress: bool = True,
+) -> list[dict]:
     """Fit projector(sources[k]) to targets[k] ([K, L, d_s] -> [K, L, d_t]) by MSE, all K
     prompts in every step; the last projector is kept. Returns the log (train_loss at step 0
     is the initial MSE)."""
@@ -199,7 +212,9 @@ def run_distance_job(job: ProjectorJob, source_prompts, target_prompts, out, out
     return projector
 
 
-def run_task_job(job: TaskProjectorJob, manifest, source_prompts, data_dirs, out, out_log, threads=None) -> loop.LoopResult:
+def run_task_job(
+    job: TaskProjectorJob, manifest, source_prompts, data_dirs, out, out_log, threads=None
+) -> loop.LoopResult:
     """The task rule. `source_prompts` and `data_dirs` follow the order of job.tasks."""
     runtime = setup_runtime(threads, job.precision)
     sources = stack_prompts(source_prompts)
@@ -214,7 +229,12 @@ def run_task_job(job: TaskProjectorJob, manifest, source_prompts, data_dirs, out
     generator = seed_everything(job.settings.seed)
     result = train_task(projector, tasks, job.settings, runtime, generator, job.eval_batch_size)
     projector.load_state_dict(result.best)
-    metadata = {**_identity(job, "task"), "best_step": result.best_step, "best_dev_accuracy": result.best_score, "runtime": runtime.describe()}
+    metadata = {
+        **_identity(job, "task"),
+        "best_step": result.best_step,
+        "best_dev_accuracy": result.best_score,
+        "runtime": runtime.describe(),
+    }
     _write(out, out_log, projector, result.log, metadata)
     return result
 
@@ -242,7 +262,11 @@ def run_project_job(projector_path, prompt_path, out) -> torch.Tensor:
         {
             "backbone": meta["target_backbone"],
             "task": prompt_meta.get("task"),
-            "init": {"kind": "projected", "source_backbone": meta["source_backbone"], "source_prompt": str(prompt_path)},
+            "init": {
+                "kind": "projected",
+                "source_backbone": meta["source_backbone"],
+                "source_prompt": str(prompt_path),
+            },
             "projector": {k: meta[k] for k in ("objective", "task_set", "tasks")} | {"path": str(projector_path)},
         },
     )

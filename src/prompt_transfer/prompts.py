@@ -40,9 +40,15 @@ def load_prompt(path, hidden_size: int | None = None) -> tuple[torch.Tensor, dic
         prompt, meta = loaded, {}
     prompt = prompt.float()
     if prompt.dim() != 2 or (hidden_size is not None and prompt.shape[1] != hidden_size):
-        if hidden_size is not None and prompt.numel() % hidden_size == 0 and (prompt.dim() == 1 or prompt.shape[0] == 1):
+        if (
+            hidden_size is not None
+            and prompt.numel() % hidden_size == 0
+            and (prompt.dim() == 1 or prompt.shape[0] == 1)
+        ):
             prompt = prompt.reshape(-1, hidden_size)
         else:
             expected = f"[L, {hidden_size}]" if hidden_size else "[L, d]"
-            raise PromptShapeError(f"{path}: prompt of shape {list(prompt.shape)} does not fit this backbone ({expected})")
+            raise PromptShapeError(
+                f"{path}: prompt of shape {list(prompt.shape)} does not fit this backbone ({expected})"
+            )
     return prompt, meta

@@ -98,8 +98,11 @@ class Scorer:
 
     def _truncated_fields(self, rows: list[dict]) -> list[dict]:
         """Cut text_a/text_b (longest first) so the task text fits `max_length` tokens."""
+
         def offsets(texts):
-            return self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)["offset_mapping"]
+            return self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)[
+                "offset_mapping"
+            ]
 
         off_a = offsets([r["text_a"] for r in rows])
         off_b = offsets([r["text_b"] or "" for r in rows])

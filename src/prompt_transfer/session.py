@@ -37,7 +37,9 @@ class Session:
         key = json.dumps([model_key, backbone.scorer_options, task.to_dict(), max_length], sort_keys=True)
         if key not in self.scorers:
             model, tokenizer = self.backbone(manifest, backbone, runtime)
-            self.scorers[key] = make_scorer(backbone.scorer, model, tokenizer, task, max_length, backbone.scorer_options)
+            self.scorers[key] = make_scorer(
+                backbone.scorer, model, tokenizer, task, max_length, backbone.scorer_options
+            )
         return self.scorers[key]
 
     def split(self, scorer: Scorer, data_dir, split: str) -> list[Encoded]:

@@ -316,15 +316,29 @@ def evaluation(config: dict, backbone_: str, target: str) -> Evaluation:
 
 def data_job(config: dict, name: str) -> DataJob:
     entry = config["tasks"][name]
-    return DataJob(name, entry["type"], entry["labels"], sampling(config, name), config["data_dir"], entry.get("hub"), entry.get("local"))
+    return DataJob(
+        name,
+        entry["type"],
+        entry["labels"],
+        sampling(config, name),
+        config["data_dir"],
+        entry.get("hub"),
+        entry.get("local"),
+    )
 
 
 def train_job(config: dict, backbone_: str, name: str) -> TrainJob:
-    return TrainJob(backbone(config, backbone_), task(config, name, family(config, backbone_)), training(config, backbone_, name))
+    return TrainJob(
+        backbone(config, backbone_), task(config, name, family(config, backbone_)), training(config, backbone_, name)
+    )
 
 
 def transfer_job(config: dict, backbone_: str, target: str) -> TransferJob:
-    return TransferJob(backbone(config, backbone_), task(config, target, family(config, backbone_)), evaluation(config, backbone_, target))
+    return TransferJob(
+        backbone(config, backbone_),
+        task(config, target, family(config, backbone_)),
+        evaluation(config, backbone_, target),
+    )
 
 
 def baseline_job(config: dict, backbone_: str, target: str) -> BaselineJob:
@@ -351,7 +365,9 @@ def projector_settings(config: dict, objective: str) -> ProjectorSettings:
     section = config["projector"]
     keys = ["hidden_size", "learning_rate", "adam_eps", "weight_decay", "grad_clip", "eval_interval", "seed"]
     batch_size = section["batch_size"] if objective == "task" else None
-    return ProjectorSettings(**{k: section[k] for k in keys}, max_steps=section["max_steps"][objective], batch_size=batch_size)
+    return ProjectorSettings(
+        **{k: section[k] for k in keys}, max_steps=section["max_steps"][objective], batch_size=batch_size
+    )
 
 
 def projector_job(config: dict, source: str, target: str, task_set: str) -> ProjectorJob:
@@ -382,7 +398,9 @@ def study_tasks(config: dict, tasks: list[str] | None = None) -> StudyTasks:
 
 
 def indicators_job(config: dict, backbone_: str) -> IndicatorsJob:
-    return IndicatorsJob(task_types(config, config["study"]["tasks"]), config["indicators"]["layer_group_size"], backbone=backbone_)
+    return IndicatorsJob(
+        task_types(config, config["study"]["tasks"]), config["indicators"]["layer_group_size"], backbone=backbone_
+    )
 
 
 def external_indicators_job(config: dict, prompt_set: str) -> IndicatorsJob:

@@ -59,7 +59,9 @@ class Pair:
         if self.projected is None:
             return layout.PROMPT.format(backbone=backbone, task=self.source)
         origin, objective, taskset = self.projected
-        return layout.PROJECTED.format(source_model=origin, target_model=backbone, objective=objective, taskset=taskset, task=self.source)
+        return layout.PROJECTED.format(
+            source_model=origin, target_model=backbone, objective=objective, taskset=taskset, task=self.source
+        )
 
     def log_path(self, backbone: str) -> str:
         return layout.TPT_LOG.format(backbone=backbone, init=self.init, target=self.target)
@@ -90,7 +92,9 @@ def check(config: dict) -> None:
         where = f"tpt.pairs[{i}]"
         for key in ("source", "target"):
             if entry[key] not in tasks:
-                problems.append(f"{where}.{key}: {entry[key]!r} is not a task of the study (study.tasks: {', '.join(tasks)})")
+                problems.append(
+                    f"{where}.{key}: {entry[key]!r} is not a task of the study (study.tasks: {', '.join(tasks)})"
+                )
         if "backbone" in entry and entry["backbone"] not in config["study"]["backbones"]:
             problems.append(f"{where}.backbone: {entry['backbone']!r} is not a backbone of the study")
         projected = entry.get("projected")
@@ -108,7 +112,9 @@ def check(config: dict) -> None:
             )
         for key in ("objective", "taskset"):
             if not NAME.match(projected[key]):
-                problems.append(f"{where}.projected.{key}: {projected[key]!r} may hold only letters, digits, '_', '+' and '-'")
+                problems.append(
+                    f"{where}.projected.{key}: {projected[key]!r} may hold only letters, digits, '_', '+' and '-'"
+                )
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
 
@@ -131,7 +137,11 @@ def static_pairs(config: dict, backbone: str) -> list[Pair]:
             continue
         for target in tasks:
             for source in tasks:
-                if source != target and (mode == "all" or types[source] == types[target]) and same_length(source, target):
+                if (
+                    source != target
+                    and (mode == "all" or types[source] == types[target])
+                    and same_length(source, target)
+                ):
                     pairs.add(Pair(source, target))
     for i, entry in enumerate(entries):
         if entry.get("backbone", backbone) != backbone:

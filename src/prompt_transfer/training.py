@@ -52,7 +52,15 @@ class TrainResult:
 
 
 def loop_settings(settings: Training) -> loop.LoopSettings:
-    keys = ("max_steps", "eval_interval", "learning_rate", "weight_decay", "grad_clip", "warmup_steps", "early_stopping_patience")
+    keys = (
+        "max_steps",
+        "eval_interval",
+        "learning_rate",
+        "weight_decay",
+        "grad_clip",
+        "warmup_steps",
+        "early_stopping_patience",
+    )
     return loop.LoopSettings(**{k: getattr(settings, k) for k in keys})
 
 

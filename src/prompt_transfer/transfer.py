@@ -19,7 +19,16 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
     rows = [read_json(f) for f in pair_files]
     for f in baseline_files:
         b = read_json(f)
-        rows += [{"backbone": b["backbone"], "source": name, "target": b["target"], "accuracy": b[key], "examples": b["examples"]} for key, name in BASELINE_ROWS.items()]
+        rows += [
+            {
+                "backbone": b["backbone"],
+                "source": name,
+                "target": b["target"],
+                "accuracy": b[key],
+                "examples": b["examples"],
+            }
+            for key, name in BASELINE_ROWS.items()
+        ]
     frame = pd.DataFrame(rows)[["backbone", "source", "target", "accuracy", "examples"]]
     own = frame[frame.source == frame.target].set_index("target")["accuracy"]
     frame["own_accuracy"] = frame.target.map(own)

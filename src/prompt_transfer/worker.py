@@ -92,11 +92,21 @@ def _slot(key: str):
 
 def _start(sock_path: Path, threads: int | None) -> subprocess.Popen:
     sock_path.unlink(missing_ok=True)  # a crashed worker's leftover; we hold the slot
-    cmd = [sys.executable, "-m", "prompt_transfer.worker", "--socket", str(sock_path), "--idle-seconds", str(IDLE_SECONDS)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "prompt_transfer.worker",
+        "--socket",
+        str(sock_path),
+        "--idle-seconds",
+        str(IDLE_SECONDS),
+    ]
     if threads:
         cmd += ["--threads", str(threads)]
     with open(sock_path.with_suffix(".log"), "ab") as worker_log:
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=worker_log, start_new_session=True)
+        return subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=worker_log, start_new_session=True
+        )
 
 
 def _wait_ready(sock_path: Path, process: subprocess.Popen) -> None:
@@ -108,7 +118,9 @@ def _wait_ready(sock_path: Path, process: subprocess.Popen) -> None:
         except OSError:
             pass
         if process.poll() is not None:
-            raise WorkerUnavailable(f"the worker exited with code {process.returncode} (see {sock_path.with_suffix('.log')})")
+            raise WorkerUnavailable(
+                f"the worker exited with code {process.returncode} (see {sock_path.with_suffix('.log')})"
+            )
         if time.monotonic() > deadline:
             process.kill()
             raise WorkerUnavailable(f"the worker did not start within {START_TIMEOUT} s")
@@ -140,7 +152,10 @@ def _jobs() -> dict:
     """The jobs a worker serves: name -> (function, its spec type)."""
     from . import evaluation, specs
 
-    return {"transfer": (evaluation.run_transfer_job, specs.TransferJob), "baseline": (evaluation.run_baseline_job, specs.BaselineJob)}
+    return {
+        "transfer": (evaluation.run_transfer_job, specs.TransferJob),
+        "baseline": (evaluation.run_baseline_job, specs.BaselineJob),
+    }
 
 
 def run_job(job: str, spec, kwargs: dict, threads: int | None, log_file: str | None) -> None:
@@ -149,7 +164,9 @@ def run_job(job: str, spec, kwargs: dict, threads: int | None, log_file: str | N
     kwargs = {k: str(Path(v).resolve()) for k, v in kwargs.items()}
     if enabled():
         try:
-            submit(job, {"job": spec.to_dict(), **kwargs, "log_file": log_file and str(Path(log_file).resolve())}, threads)
+            submit(
+                job, {"job": spec.to_dict(), **kwargs, "log_file": log_file and str(Path(log_file).resolve())}, threads
+            )
             return
         except WorkerUnavailable as e:
             log.warning("no evaluation worker (%s): evaluating in this process", e)
