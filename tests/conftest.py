@@ -186,23 +186,15 @@ def copy_workdir(source: Path, copy: Path) -> None:
     shutil.copytree(source, copy, symlinks=True, ignore=shutil.ignore_patterns("prompt-transfer-workers"))
 
 
-def snakemake(
-    workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2
-) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--cores",
-        str(cores),
-        *args,
-    ]
-    cmd += ["--config", f"data_dir={data_dir}"]
-    cmd += ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
+def snakemake_command(workdir: Path, *args: str, configfiles=(), data_dir=None, cores=2) -> list[str]:
+    """The command line of a Snakemake run of the tiny study (TINY_CONFIG, then `configfiles`)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", str(cores)]
+    cmd += [*args, "--config", f"data_dir={data_dir}"]
+    return cmd + ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
+
+
+def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2):
+    cmd = snakemake_command(workdir, *args, configfiles=configfiles, data_dir=data_dir, cores=cores)
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if check and result.returncode != 0:
         raise AssertionError(

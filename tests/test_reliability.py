@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import pytest
 import torch
-from conftest import BACKBONE, REPO, TINY, TINY_TRAINING, overlay, sentiment_task, snakemake, train
+from conftest import BACKBONE, REPO, snakemake_command, TINY, TINY_TRAINING, overlay, sentiment_task, snakemake, train
 
 from prompt_transfer import evaluation
 from prompt_transfer.prompts import PromptShapeError, save_prompt
@@ -95,19 +95,7 @@ def test_rerunning_the_workflow_after_a_kill_resumes(tmp_path, shared_data):
         {"study": {"tasks": ["sst2"]}, "training": {"max_steps": 600, "eval_interval": 200}, "checkpoint_interval": 50},
     )
     target = f"results/prompts/{BACKBONE}/sst2.safetensors"
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(tmp_path),
-        "--cores",
-        "2",
-        target,
-    ]
-    cmd += ["--config", f"data_dir={shared_data}", "--configfile", str(REPO / "tests/config/tiny.yaml"), str(change)]
+    cmd = snakemake_command(tmp_path, target, configfiles=[change], data_dir=shared_data)
     run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     wait_for(tmp_path / f"results/checkpoints/train_prompt/{BACKBONE}/sst2.safetensors", run)
     os.killpg(run.pid, signal.SIGKILL)

@@ -2,19 +2,5 @@
 
 from prompt_transfer import cli, neurons, specs
 
-
-def build_parser():
-    p = cli.parser(__doc__)
-    cli.add_model_job(p, specs.NeuronsJob)
-    p.add_argument("--prompt", required=True)
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--out", required=True)
-    return p
-
-
-def main(a):
-    neurons.run_extract_job(a.job, a.model, a.prompt, a.data_dir, a.out, a.threads)
-
-
 if __name__ == "__main__":
-    cli.run(build_parser(), main)
+    cli.job_script(__doc__, neurons.run_extract_job, specs.NeuronsJob, ["--prompt", "--data-dir", "--out"], model=True)

@@ -1,19 +1,7 @@
 """Rule masking_table: one backbone's neuron-masking results in one CSV."""
 
 from prompt_transfer import cli, neurons
-from prompt_transfer.io import write_csv
-
-
-def build_parser():
-    p = cli.parser(__doc__)
-    p.add_argument("--results", nargs="+", required=True, help="mask_neurons JSON files")
-    p.add_argument("--out", required=True)
-    return p
-
-
-def main(a):
-    write_csv(a.out, neurons.masking_table(a.results))
-
 
 if __name__ == "__main__":
-    cli.run(build_parser(), main)
+    results = ("--results", {"nargs": "+", "help": "mask_neurons JSON files"})
+    cli.job_script(__doc__, neurons.run_masking_table_job, arguments=[results, "--out"], threads=False)

@@ -2,22 +2,15 @@
 
 from prompt_transfer import cli, projector, specs
 
-
-def build_parser():
-    p = cli.parser(__doc__)
-    cli.add_job(p, specs.ProjectorJob)
-    p.add_argument(
-        "--source-prompts", nargs="+", required=True, help="source backbone's prompts, in the order of the job's tasks"
-    )
-    p.add_argument("--target-prompts", nargs="+", required=True, help="target backbone's own prompts of the same tasks")
-    p.add_argument("--projector", required=True)
-    p.add_argument("--train-log", required=True, help="training log CSV")
-    return p
-
-
-def main(a):
-    projector.run_distance_job(a.job, a.source_prompts, a.target_prompts, a.projector, a.train_log, a.threads)
-
-
 if __name__ == "__main__":
-    cli.run(build_parser(), main)
+    cli.job_script(
+        __doc__,
+        projector.run_distance_job,
+        specs.ProjectorJob,
+        [
+            ("--source-prompts", {"nargs": "+", "help": "source backbone's prompts, in the order of the job's tasks"}),
+            ("--target-prompts", {"nargs": "+", "help": "target backbone's own prompts of the same tasks"}),
+            "--projector",
+            ("--train-log", {"help": "training log CSV"}),
+        ],
+    )

@@ -40,9 +40,37 @@ def add_model_job(p: argparse.ArgumentParser, spec_type) -> None:
     p.add_argument("--model", required=True, help="backbone manifest (model.json)")
 
 
+def job_script(description: str, function, spec_type=None, arguments=(), model=False, threads=True) -> None:
+    """The whole body of a script whose job is one call: function(job, model, *arguments,
+    threads=...) with --job decoded as `spec_type` (if any), --model (if `model`), then each
+    of `arguments` in order: "--name" for a required path, or ("--name", argparse options)."""
+    p = parser(description)
+    if spec_type is not None:
+        add_job(p, spec_type)
+    if model:
+        p.add_argument("--model", required=True, help="backbone manifest (model.json)")
+    names = []
+    for argument in arguments:
+        flag, options = (argument, {}) if isinstance(argument, str) else argument
+        p.add_argument(flag, **{"required": "default" not in options, **options})
+        names.append(flag.lstrip("-").replace("-", "_"))
+
+    def main(a):
+        values = ([a.job] if spec_type else []) + ([a.model] if model else []) + [getattr(a, n) for n in names]
+        function(*values, **({"threads": a.threads} if threads else {}))
+
+    run(p, main)
+
+
+def named_path(value: str) -> tuple[str, str]:
+    """A name=path argument -> (name, path)."""
+    name, path = value.split("=", 1)
+    return name, path
+
+
 def named_paths(values: list[str]) -> dict[str, str]:
     """name=path arguments -> {name: path}, in order."""
-    return dict(value.split("=", 1) for value in values)
+    return dict(map(named_path, values))
 
 
 def _setup_logging(log_file: str | None) -> None:

@@ -270,3 +270,10 @@ def masking_table(files):
     frame["top_drop"] = frame.unmasked - frame.top_masked
     frame["random_drop"] = frame.unmasked - frame.random_masked
     return frame
+
+
+def run_masking_table_job(files, out) -> None:
+    """The masking_table rule: every task's masking result of a backbone in one CSV."""
+    from .io import write_csv
+
+    write_csv(out, masking_table(files))

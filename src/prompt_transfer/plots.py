@@ -273,3 +273,22 @@ def cross_model_pdf(path, tables: dict, task_types: dict[str, str], task_sets: d
             fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+def _read_tables(named: list[tuple[str, str]]) -> dict:
+    import pandas as pd
+
+    return {name: pd.read_csv(path) for name, path in named}
+
+
+def run_heatmap_job(job, matrices: list[tuple[str, str]], out) -> None:
+    """The heatmap rule. job: the study's tasks and types; matrices: (backbone, matrix.csv)."""
+    heatmaps_pdf(out, _read_tables(matrices), job.tasks, job.types)
+
+
+def run_tpt_curves_job(job, tables: list[tuple[str, str]], out) -> None:
+    """The tpt_curves rule. tables: (backbone, speedup.csv)."""
+    tpt_curves_pdf(out, _read_tables(tables), job.tasks, job.types)
