@@ -108,6 +108,14 @@ def test_another_familys_label_words_rerun_nothing(study, shared_data, tmp_path)
     [
         ({"study": {"tasks": ["sst2", "no_such_task"]}}, "study.tasks: unknown task 'no_such_task'"),
         ({"training": {"max_steps": "many"}}, "training.max_steps: 'many' is not of type 'integer'"),
+        (
+            {"tasks": {"sst2__sst2": {"type": "sentiment", "labels": ["a", "b"], "label_words": {}}}},
+            "tasks: 'sst2__sst2' is not a valid name: letters and digits, in runs joined by single '_', '-' or '+'",
+        ),
+        (
+            {"backbones": {"tiny/embedding": {"source": {"hub": "x"}, "scorer": "mlm"}}},
+            "backbones: 'tiny/embedding' is not a valid name: letters and digits",
+        ),
     ],
 )
 def test_a_bad_config_fails_before_any_job(tmp_path, shared_data, config, message):

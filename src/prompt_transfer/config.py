@@ -53,6 +53,22 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+def _name_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError | None:
+    """The name-rule failure behind `error`, also one buried in a oneOf/anyOf's alternatives."""
+    if error.validator == "pattern" and error.validator_value == schema()["$defs"]["name"]["pattern"]:
+        return error
+    return next(filter(None, map(_name_error, error.context or [])), None)
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """(key path, message): names breaking the name rule are named with the rule."""
+    named = _name_error(error)
+    if named is not None:
+        rule = " ".join(schema()["$defs"]["name"]["description"].split())
+        return _key_path(named), f"{named.instance!r} is not a valid name: {rule}"
+    return _key_path(error), _message(error)
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     """The validator's message, except for unknown keys, which are named with the allowed ones."""
     if error.validator == "additionalProperties" and error.validator_value is False:
@@ -74,7 +90,7 @@ def load_config(raw: dict) -> dict:
     validator = _validator_with_defaults()(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"  {_key_path(e)}: {_message(e)}" for e in errors[:10]]
+        lines = ["  {}: {}".format(*_describe(e)) for e in errors[:10]]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     _cross_check(config)
     return config
