@@ -128,3 +128,18 @@ def test_every_name_that_becomes_part_of_a_path_follows_the_rule(raw, change, me
 def test_the_shipped_names_follow_the_rule(raw):
     config = load_config(raw)
     assert {"ethics_deontology", "minilm-hub", "t5-base"} <= set(config["tasks"]) | set(config["backbones"])
+
+
+def test_pair_follows_the_hub_source_unless_set(raw):
+    bare = copy.deepcopy(raw)
+    for task in bare["tasks"].values():
+        task.pop("pair")
+    config = load_config(bare)
+    assert [t for t in config["tasks"] if config["tasks"][t]["pair"]] == [
+        t for t in load_config(raw)["tasks"] if raw["tasks"][t]["pair"]
+    ]
+    assert "pair" not in specs.data_job(config, "sst2").to_dict()  # single-text specs are unchanged
+    wrong = copy.deepcopy(raw)
+    wrong["tasks"]["sst2"]["pair"] = True
+    with pytest.raises(ConfigError, match="tasks.sst2.pair: a pair task needs the hub source's text_b column"):
+        load_config(wrong)

@@ -92,6 +92,9 @@ def load_config(raw: dict) -> dict:
     if errors:
         lines = ["  {}: {}".format(*_describe(e)) for e in errors[:10]]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    for task in config["tasks"].values():
+        # Not a schema default: it follows the hub source when one is given.
+        task.setdefault("pair", task.get("hub", {}).get("text_b") is not None)
     _cross_check(config)
     return config
 
@@ -118,6 +121,8 @@ def _cross_check(config: dict) -> None:
                 problems.append(
                     f"tasks.{name}.label_words.{family}: {len(words)} entries for {len(task['labels'])} labels"
                 )
+        if task["pair"] and "hub" in task and task["hub"]["text_b"] is None:
+            problems.append(f"tasks.{name}.pair: a pair task needs the hub source's text_b column")
         if config["data_dir"] is None and "hub" not in task:
             problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
     if problems:
