@@ -81,6 +81,17 @@ def _message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+def read_yaml_file(path) -> object:
+    """A YAML file (a leading byte-order mark is skipped); ConfigError names file, line and column."""
+    with open(path, encoding="utf-8-sig") as f:
+        try:
+            return yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            raise ConfigError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+
+
 def load_config(raw: dict) -> dict:
     """Validate `raw` (not modified), fill defaults and cross-check references.
 

@@ -11,8 +11,8 @@ import json
 import random
 from pathlib import Path
 
-from .io import write_json, write_jsonl
-from .errors import DataError
+from .io import read_json, write_json, write_jsonl
+from .errors import DataError, FileFormatError
 from .specs import DataJob
 
 SPLITS = ("train", "dev", "validation")
@@ -45,7 +45,7 @@ def read_local_split(path: Path, n_labels: int, pair_task: str | None = None) ->
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     rows = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: a leading byte-order mark is not text
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -60,6 +60,15 @@ def read_local_split(path: Path, n_labels: int, pair_task: str | None = None) ->
     return rows
 
 
+def _meta_labels(meta_path: Path) -> list | None:
+    """The labels of a task folder's meta.json, None when it names none."""
+    meta = read_json(meta_path)
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or not isinstance(labels, (list, type(None))):
+        raise FileFormatError(f"{meta_path}: expected an object whose 'labels' is a list")
+    return labels
+
+
 def load_local(
     data_dir: str | Path, folder: str, labels: list[str], pair_task: str | None = None
 ) -> dict[str, list[dict]]:
@@ -68,8 +77,8 @@ def load_local(
     root = Path(data_dir) / folder
     meta_path = root / "meta.json"
     if meta_path.is_file():
-        meta_labels = json.loads(meta_path.read_text(encoding="utf-8")).get("labels")
-        if meta_labels is not None and list(meta_labels) != list(labels):
+        meta_labels = _meta_labels(meta_path)
+        if meta_labels is not None and meta_labels != list(labels):
             raise DataError(
                 f"{meta_path}: labels {meta_labels} differ from the registry's {labels}; "
                 "label indices would not mean the same thing"
