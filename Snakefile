@@ -16,8 +16,18 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=SRC)
 
 
+from prompt_transfer.config import ConfigError, read_yaml_file
+
+REGISTRY = os.path.join(workflow.basedir, "config.yaml")
+try:
+    # Snakemake's own message names neither the file nor the line.
+    read_yaml_file(REGISTRY)
+except ConfigError as error:
+    sys.exit(f"error: {error}")
+
+
 # The registry; --configfile files are layered over it, --config keys over both.
-configfile: os.path.join(workflow.basedir, "config.yaml")
+configfile: REGISTRY
 
 
 # `snakemake --report results/report.html`: this text, then every output wrapped in report().

@@ -43,6 +43,9 @@ def test_task_spec_holds_only_its_family(raw):
     assert set(spec.templates) == {"causal"}
 
 
+RULE = "is not a valid name: letters and digits, in runs joined by single '_', '-' or '+'"
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -67,6 +70,15 @@ def test_task_spec_holds_only_its_family(raw):
             "tasks.sst2.training: unknown key 'lr' (allowed: prompt_length",
         ),
         (lambda c: c["tasks"]["qqp"].pop("hub"), "tasks.qqp: no hub source, and data_dir is not set"),
+        (lambda c: c["backbones"].update({"mini lm": c["backbones"]["minilm"]}), f"backbones: 'mini lm' {RULE}"),
+        (lambda c: c["study"].update(backbones=["minilm", "a__b"]), f"study.backbones.1: 'a__b' {RULE}"),
+        (lambda c: c["study"].update(tasks=["sst2", "x/y"]), f"study.tasks.1: 'x/y' {RULE}"),
+        (
+            lambda c: c["indicators"].update(
+                external_prompts={"a@b": {"prompts": {"x": {"path": "x"}, "y": {"path": "y"}}}}
+            ),
+            f"indicators.external_prompts: 'a@b' {RULE}",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_the_key_named(raw, change, message):
@@ -88,3 +100,33 @@ def test_every_study_file_layers_into_a_valid_config(raw, study):
     update_config(layered, yaml.safe_load((REPO / "studies" / study).read_text()))
     layered["data_dir"] = "../shared/data"
     load_config(layered)
+
+
+@pytest.mark.parametrize("bad", ["sst2__sst2", "my/task", "my task", "sst2@x", "a.b", "_x", "x-"])
+def test_a_task_name_that_cannot_be_part_of_a_path_is_refused(raw, bad):
+    bad_config = copy.deepcopy(raw)
+    bad_config["tasks"][bad] = bad_config["tasks"]["sst2"]
+    with pytest.raises(ConfigError) as error:
+        load_config(bad_config)
+    assert f"tasks: {bad!r} {RULE}" in str(error.value)
+    assert len(str(error.value).splitlines()) == 2  # the header and the one problem
+
+
+def test_the_shipped_names_follow_the_rule(raw):
+    config = load_config(raw)
+    assert {"ethics_deontology", "minilm-hub", "t5-base"} <= set(config["tasks"]) | set(config["backbones"])
+
+
+def test_pair_follows_the_hub_source_unless_set(raw):
+    bare = copy.deepcopy(raw)
+    for task in bare["tasks"].values():
+        task.pop("pair")
+    config = load_config(bare)
+    assert [t for t in config["tasks"] if config["tasks"][t]["pair"]] == [
+        t for t in load_config(raw)["tasks"] if raw["tasks"][t]["pair"]
+    ]
+    assert "pair" not in specs.data_job(config, "sst2").to_dict()  # single-text specs are unchanged
+    wrong = copy.deepcopy(raw)
+    wrong["tasks"]["sst2"]["pair"] = True
+    with pytest.raises(ConfigError, match="tasks.sst2.pair: a pair task needs the hub source's text_b column"):
+        load_config(wrong)

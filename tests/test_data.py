@@ -1,10 +1,14 @@
 """Task data: local files checked line by line, hub labels matched by name, deterministic samples."""
 
+import dataclasses
 import json
 
 import pytest
+import yaml
+from conftest import REPO
 
-from prompt_transfer import data
+from prompt_transfer import data, specs
+from prompt_transfer.config import load_config
 from prompt_transfer.data import DataError
 from prompt_transfer.specs import DataJob, Sampling
 
@@ -204,3 +208,63 @@ def test_hub_label_outside_the_registry_is_named(monkeypatch):
     }
     with pytest.raises(DataError, match=r"x\[None\]:train row 0: hub label 'sarcastic'"):
         data.load_hub(hub, ["negative", "positive"])
+
+
+PAIR = [{"text_a": f"premise {i}", "text_b": f"hypothesis {i}", "label": i % 2} for i in range(100)]
+
+
+@pytest.mark.parametrize(
+    "bad_row",
+    [
+        {"text_a": "premise", "label": 0},
+        {"text_a": "premise", "text_b": None, "label": 0},
+        {"text_a": "premise", "text_b": "  ", "label": 0},
+    ],
+)
+def test_a_pair_task_row_without_text_b_is_named(tmp_path, bad_row):
+    write_task(tmp_path, PAIR[:2] + [bad_row] + PAIR[2:], PAIR)
+    with pytest.raises(DataError) as error:
+        data.load_local(tmp_path, "toy", ["negative", "positive"], pair_task="mnli")
+    assert (
+        str(error.value) == f"{tmp_path / 'toy' / 'train.jsonl'}:3: 'text_b' is missing or empty (mnli is a pair task)"
+    )
+
+
+def test_a_pair_task_file_without_any_text_b_is_refused_and_leaves_no_output(tmp_path):
+    write_task(tmp_path / "src", GOOD, GOOD)
+    job = dataclasses.replace(toy_job(tmp_path / "src"), task="mnli", pair=True)
+    with pytest.raises(DataError, match=r"train.jsonl:1: 'text_b' is missing or empty \(mnli is a pair task\)"):
+        data.prepare_task_data(job, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_single_text_tasks_accept_rows_with_text_b_null_or_absent(tmp_path):
+    write_task(tmp_path, [{"text_a": "x", "label": 0}] + GOOD, GOOD)
+    assert len(data.load_local(tmp_path, "toy", ["negative", "positive"])["train"]) == 101
+
+
+def test_every_real_task_loads_under_its_registry_entry(shared_data):
+    config = load_config({**yaml.safe_load((REPO / "config.yaml").read_text()), "data_dir": str(shared_data)})
+    for name in config["study"]["tasks"]:
+        job = specs.data_job(config, name)
+        rows = data.load_local(shared_data, name, job.labels, name if job.pair else None)
+        assert all(bool(r["text_b"]) == bool(job.pair) for r in rows["train"][:50]), name
+
+
+def test_a_hub_row_of_a_pair_task_without_text_b_is_named(monkeypatch):
+    import datasets
+
+    rows = [{"premise": "p", "hypothesis": "h", "label": 0}, {"premise": "p", "hypothesis": "", "label": 1}]
+    monkeypatch.setattr(datasets, "load_dataset", FakeHub({"train": rows, "validation": rows}, datasets.Value("int64")))
+    hub = {
+        "path": "nyu-mll/glue",
+        "name": "mnli",
+        "splits": {"train": "train", "validation": "validation"},
+        "text_a": "premise",
+        "text_b": "hypothesis",
+        "label": "label",
+        "label_names": None,
+    }
+    with pytest.raises(DataError) as error:
+        data.load_hub(hub, ["entailment", "neutral"], pair_task="mnli")
+    assert str(error.value) == "nyu-mll/glue[mnli]:train row 1: 'text_b' is missing or empty (mnli is a pair task)"

@@ -2,7 +2,6 @@
 transfer and source retrieval on hand-made tables, prompts from files, and the figure."""
 
 import math
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -10,6 +9,7 @@ import pytest
 import torch
 
 from prompt_transfer import indicators as ind
+from prompt_transfer.errors import FileFormatError
 from prompt_transfer.plots import indicators_pdf
 from prompt_transfer.prompts import save_prompt
 from prompt_transfer.specs import IndicatorsJob
@@ -275,7 +275,7 @@ def test_a_prompt_file_that_would_run_code_is_refused(tmp_path):
     torch.save(Payload(), tmp_path / "evil.pt")  # unpickling it would call print()
     torch.save(P, tmp_path / "fine.pt")
     files = {"evil": str(tmp_path / "evil.pt"), "fine": str(tmp_path / "fine.pt")}
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(FileFormatError, match="evil.pt: not a torch file of plain tensors"):
         ind.run_indicators_job(IndicatorsJob({}, layer_group_size=3), files, None, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
 

@@ -203,7 +203,7 @@ def registry(**projector) -> dict:
             "projector.pairs[0]: source and target are both 'minilm'",
         ),
         ({"task_sets": {"sentiment": ["sst3"]}}, "projector.task_sets.sentiment: unknown task 'sst3'"),
-        ({"task_sets": {"my/set": ["sst2"]}}, "projector.task_sets: name 'my/set' may hold only"),
+        ({"task_sets": {"my/set": ["sst2"]}}, "projector.task_sets: 'my/set' is not a valid name: letters and digits"),
         ({"eval_tasks": ["sst2", "nope"]}, "projector.eval_tasks: unknown task 'nope'"),
         (
             {"pairs": [{"source": "minilm", "target": "smollm2"}]},

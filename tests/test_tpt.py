@@ -108,7 +108,7 @@ def test_generated_pairs_skip_a_source_of_another_prompt_length_and_explicit_one
         ({"pairs": [{"source": "sst2", "target": "imdb", "projected": {"from": "gpt9", "objective": "d", "taskset": "s"}}]},
          "tpt.pairs[0].projected.from: unknown backbone 'gpt9'"),
         ({"pairs": [{"source": "sst2", "target": "imdb", "projected": {"from": "mpnet", "objective": "a.b", "taskset": "s"}}]},
-         "tpt.pairs[0].projected.objective: 'a.b' may hold only letters"),
+         "tpt.pairs.0.projected.objective: 'a.b' is not a valid name: letters and digits"),
     ],
 )  # fmt: skip
 def test_bad_tpt_settings_are_refused_with_the_key_named(raw, section, message):

@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import TINY_TRAINING, materialize
 
+from prompt_transfer.errors import FileFormatError
 from prompt_transfer.prompts import PromptShapeError, load_prompt, save_prompt
 from prompt_transfer.specs import Backbone, Task, TrainJob
 from prompt_transfer.training import run_train_job
@@ -82,7 +83,7 @@ def test_flattened_torch_prompts_load_weights_only(tmp_path):
     assert prompt.shape == (3, 4) and prompt[2, 3] == 11
 
     torch.save({"prompt": CodeOnLoad()}, tmp_path / "evil.pt")
-    with pytest.raises(Exception, match="Weights only load failed"):
+    with pytest.raises(FileFormatError, match="evil.pt: not a torch file of plain tensors"):
         load_prompt(tmp_path / "evil.pt", hidden_size=4)
 
 

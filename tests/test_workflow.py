@@ -108,6 +108,14 @@ def test_another_familys_label_words_rerun_nothing(study, shared_data, tmp_path)
     [
         ({"study": {"tasks": ["sst2", "no_such_task"]}}, "study.tasks: unknown task 'no_such_task'"),
         ({"training": {"max_steps": "many"}}, "training.max_steps: 'many' is not of type 'integer'"),
+        (
+            {"tasks": {"sst2__sst2": {"type": "sentiment", "labels": ["a", "b"], "label_words": {}}}},
+            "tasks: 'sst2__sst2' is not a valid name: letters and digits, in runs joined by single '_', '-' or '+'",
+        ),
+        (
+            {"backbones": {"tiny/embedding": {"source": {"hub": "x"}, "scorer": "mlm"}}},
+            "backbones: 'tiny/embedding' is not a valid name: letters and digits",
+        ),
     ],
 )
 def test_a_bad_config_fails_before_any_job(tmp_path, shared_data, config, message):
@@ -134,3 +142,15 @@ def test_a_bad_data_row_is_named_and_leaves_no_output(tmp_path, shared_data, lin
     assert result.returncode != 0
     assert f"{train}:3" in result.stderr and message in result.stderr
     assert not list((tmp_path / "results/data/sst2").glob("*"))
+
+
+def test_an_mnli_row_without_text_b_is_named_and_leaves_no_output(tmp_path, shared_data):
+    data_dir = tmp_path / "data"
+    shutil.copytree(shared_data / "mnli", data_dir / "mnli")
+    train = data_dir / "mnli" / "train.jsonl"
+    rows = train.read_text().splitlines(keepends=True)
+    train.write_text("".join(rows[:4] + ['{"text_a": "a premise", "label": 0}\n'] + rows[4:]))
+    result = snakemake(tmp_path, "results/data/mnli/meta.json", data_dir=data_dir, check=False)
+    assert result.returncode != 0
+    assert f"{train}:5: 'text_b' is missing or empty (mnli is a pair task)" in result.stderr
+    assert not list((tmp_path / "results/data/mnli").glob("*"))

@@ -128,7 +128,7 @@ def corpus_words(paths: list[str | Path]) -> Counter:
 
     counts: Counter = Counter()
     for path in paths:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:  # -sig: a leading byte-order mark is not text
             for line in f:
                 if line.lstrip().startswith("{"):
                     row = json.loads(line)

@@ -53,6 +53,22 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+def _name_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError | None:
+    """The name-rule failure behind `error`, also one buried in a oneOf/anyOf's alternatives."""
+    if error.validator == "pattern" and error.validator_value == schema()["$defs"]["name"]["pattern"]:
+        return error
+    return next(filter(None, map(_name_error, error.context or [])), None)
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """(key path, message): names breaking the name rule are named with the rule."""
+    named = _name_error(error)
+    if named is not None:
+        rule = " ".join(schema()["$defs"]["name"]["description"].split())
+        return _key_path(named), f"{named.instance!r} is not a valid name: {rule}"
+    return _key_path(error), _message(error)
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     """The validator's message, except for unknown keys, which are named with the allowed ones."""
     if error.validator == "additionalProperties" and error.validator_value is False:
@@ -65,6 +81,17 @@ def _message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+def read_yaml_file(path) -> object:
+    """A YAML file (a leading byte-order mark is skipped); ConfigError names file, line and column."""
+    with open(path, encoding="utf-8-sig") as f:
+        try:
+            return yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            raise ConfigError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+
+
 def load_config(raw: dict) -> dict:
     """Validate `raw` (not modified), fill defaults and cross-check references.
 
@@ -74,8 +101,11 @@ def load_config(raw: dict) -> dict:
     validator = _validator_with_defaults()(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"  {_key_path(e)}: {_message(e)}" for e in errors[:10]]
+        lines = ["  {}: {}".format(*_describe(e)) for e in errors[:10]]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    for task in config["tasks"].values():
+        # Not a schema default: it follows the hub source when one is given.
+        task.setdefault("pair", task.get("hub", {}).get("text_b") is not None)
     _cross_check(config)
     return config
 
@@ -102,6 +132,8 @@ def _cross_check(config: dict) -> None:
                 problems.append(
                     f"tasks.{name}.label_words.{family}: {len(words)} entries for {len(task['labels'])} labels"
                 )
+        if task["pair"] and "hub" in task and task["hub"]["text_b"] is None:
+            problems.append(f"tasks.{name}.pair: a pair task needs the hub source's text_b column")
         if config["data_dir"] is None and "hub" not in task:
             problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
     if problems:

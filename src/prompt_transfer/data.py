@@ -11,14 +11,15 @@ import json
 import random
 from pathlib import Path
 
-from .io import write_json, write_jsonl
-from .errors import DataError
+from .io import read_json, write_json, write_jsonl
+from .errors import DataError, FileFormatError
 from .specs import DataJob
 
 SPLITS = ("train", "dev", "validation")
 
 
-def _check_row(row, where: str, n_labels: int) -> dict:
+def _check_row(row, where: str, n_labels: int, pair_task: str | None = None) -> dict:
+    """The row in our format; pair_task names the task when its rows need text_b too."""
     if not isinstance(row, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
     text_a = row.get("text_a")
@@ -27,6 +28,8 @@ def _check_row(row, where: str, n_labels: int) -> dict:
     text_b = row.get("text_b")
     if text_b is not None and not isinstance(text_b, str):
         raise DataError(f"{where}: 'text_b' must be a string or null")
+    if pair_task is not None and (text_b is None or not text_b.strip()):
+        raise DataError(f"{where}: 'text_b' is missing or empty ({pair_task} is a pair task)")
     if "label" not in row or row["label"] is None:
         raise DataError(f"{where}: no 'label'")
     label = row["label"]
@@ -37,12 +40,12 @@ def _check_row(row, where: str, n_labels: int) -> dict:
     return {"text_a": text_a, "text_b": text_b, "label": label}
 
 
-def read_local_split(path: Path, n_labels: int) -> list[dict]:
+def read_local_split(path: Path, n_labels: int, pair_task: str | None = None) -> list[dict]:
     """Read one JSONL split, validating every line."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     rows = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: a leading byte-order mark is not text
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -51,24 +54,38 @@ def read_local_split(path: Path, n_labels: int) -> list[dict]:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(f"{where}: not valid JSON ({e.msg})") from None
-            rows.append(_check_row(row, where, n_labels))
+            rows.append(_check_row(row, where, n_labels, pair_task))
     if not rows:
         raise DataError(f"{path}: the split is empty")
     return rows
 
 
-def load_local(data_dir: str | Path, folder: str, labels: list[str]) -> dict[str, list[dict]]:
-    """Train and validation rows of a task folder in the format of ../shared/data."""
+def _meta_labels(meta_path: Path) -> list | None:
+    """The labels of a task folder's meta.json, None when it names none."""
+    meta = read_json(meta_path)
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or not isinstance(labels, (list, type(None))):
+        raise FileFormatError(f"{meta_path}: expected an object whose 'labels' is a list")
+    return labels
+
+
+def load_local(
+    data_dir: str | Path, folder: str, labels: list[str], pair_task: str | None = None
+) -> dict[str, list[dict]]:
+    """Train and validation rows of a task folder in the format of ../shared/data (pair_task: as
+    in _check_row)."""
     root = Path(data_dir) / folder
     meta_path = root / "meta.json"
     if meta_path.is_file():
-        meta_labels = json.loads(meta_path.read_text(encoding="utf-8")).get("labels")
-        if meta_labels is not None and list(meta_labels) != list(labels):
+        meta_labels = _meta_labels(meta_path)
+        if meta_labels is not None and meta_labels != list(labels):
             raise DataError(
                 f"{meta_path}: labels {meta_labels} differ from the registry's {labels}; "
                 "label indices would not mean the same thing"
             )
-    return {split: read_local_split(root / f"{split}.jsonl", len(labels)) for split in ("train", "validation")}
+    return {
+        split: read_local_split(root / f"{split}.jsonl", len(labels), pair_task) for split in ("train", "validation")
+    }
 
 
 def _hub_label_index(value, hub_names: list[str] | None, labels: list[str], where: str) -> int | None:
@@ -90,8 +107,9 @@ def _hub_label_index(value, hub_names: list[str] | None, labels: list[str], wher
     return labels.index(name)
 
 
-def load_hub(hub: dict, labels: list[str]) -> dict[str, list[dict]]:
-    """Train and validation rows of a task from the HF hub, mapped to the registry's labels."""
+def load_hub(hub: dict, labels: list[str], pair_task: str | None = None) -> dict[str, list[dict]]:
+    """Train and validation rows of a task from the HF hub, mapped to the registry's labels
+    (pair_task: as in _check_row)."""
     import datasets
 
     out = {}
@@ -107,11 +125,8 @@ def load_hub(hub: dict, labels: list[str]) -> dict[str, list[dict]]:
             if label is None:
                 continue
             text_b = ex[hub["text_b"]] if hub["text_b"] else None
-            rows.append(
-                _check_row(
-                    {"text_a": ex[hub["text_a"]], "text_b": text_b, "label": label}, f"{where} row {i}", len(labels)
-                )
-            )
+            row = {"text_a": ex[hub["text_a"]], "text_b": text_b, "label": label}
+            rows.append(_check_row(row, f"{where} row {i}", len(labels), pair_task))
         if not rows:
             raise DataError(f"{where}: the split is empty")
         out[split] = rows
@@ -142,12 +157,13 @@ def sample_splits(rows: dict[str, list[dict]], settings: dict) -> dict[str, list
 
 def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
     """Load, check and sample one task; write {split}.jsonl and meta.json into out_dir."""
+    pair_task = job.task if job.pair else None
     if job.data_dir is not None:
         folder = job.local or job.task
-        rows = load_local(job.data_dir, folder, job.labels)
+        rows = load_local(job.data_dir, folder, job.labels, pair_task)
         source = {"kind": "local", "path": str(Path(job.data_dir) / folder)}
     else:
-        rows = load_hub(job.hub, job.labels)
+        rows = load_hub(job.hub, job.labels, pair_task)
         source = {"kind": "hub", **{k: job.hub[k] for k in ("path", "name", "splits")}}
     sampling = job.sampling.to_dict()
     splits = sample_splits(rows, sampling)

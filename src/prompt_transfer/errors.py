@@ -17,6 +17,10 @@ class DataError(UserError):
     """A problem with task data, naming the file (and line) at fault."""
 
 
+class FileFormatError(UserError):
+    """A file from outside cannot be parsed; the message names the file (and line)."""
+
+
 class PromptShapeError(UserError):
     """A prompt does not fit the backbone it is used with."""
 

@@ -17,6 +17,8 @@ from typing import Iterable, Iterator
 import torch
 from safetensors.torch import load_file, save_file
 
+from .errors import FileFormatError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -43,8 +45,12 @@ def write_json(path, obj) -> None:
 
 
 def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """JSON from a file (a leading byte-order mark is skipped); FileFormatError names the line."""
+    with open(path, encoding="utf-8-sig") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            raise FileFormatError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
 
 
 def write_jsonl(path, rows: Iterable[dict]) -> None:
@@ -73,9 +79,13 @@ def save_tensors(path, tensors: dict[str, torch.Tensor], metadata: dict | None =
 
 def load_tensors(path) -> tuple[dict[str, torch.Tensor], dict]:
     """Load a safetensors file and its JSON-decoded metadata (no code is ever executed)."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        raw = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = f.metadata() or {}
+        tensors = load_file(str(path))
+    except SafetensorError as e:
+        raise FileFormatError(f"{path}: not a valid safetensors file ({e})") from None
     meta = json.loads(raw[METADATA_KEY]) if METADATA_KEY in raw else dict(raw)
-    return load_file(str(path)), meta
+    return tensors, meta

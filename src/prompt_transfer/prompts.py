@@ -11,11 +11,22 @@ from pathlib import Path
 import torch
 
 from .io import load_tensors, save_tensors
-from .errors import PromptShapeError
+from .errors import FileFormatError, PromptShapeError
 
 
 def save_prompt(path, prompt: torch.Tensor, metadata: dict) -> None:
     save_tensors(path, {"prompt": prompt.float()}, metadata)
+
+
+def _torch_load(path: Path):
+    """torch.load, weights-only; a file it cannot read is named without torch's own text (which
+    suggests the unsafe weights_only=False)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except Exception:  # garbage raises anything from KeyError to UnpicklingError
+        raise FileFormatError(f"{path}: not a torch file of plain tensors (read weights-only)") from None
 
 
 def load_prompt(path, hidden_size: int | None = None) -> tuple[torch.Tensor, dict]:
@@ -30,7 +41,7 @@ def load_prompt(path, hidden_size: int | None = None) -> tuple[torch.Tensor, dic
             raise PromptShapeError(f"{path}: no tensor named 'prompt' (found {sorted(tensors)})")
         prompt = tensors["prompt"]
     else:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        loaded = _torch_load(path)
         if isinstance(loaded, dict):
             if len(loaded) != 1:
                 raise PromptShapeError(f"{path}: expected one tensor, found keys {sorted(loaded)}")

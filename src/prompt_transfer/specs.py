@@ -179,6 +179,7 @@ class DataJob(Spec):
     data_dir: str | None
     hub: dict | None = None
     local: str | None = None
+    pair: bool | None = None  # True: every row needs text_b (None, not False, keeps single-text specs as they were)
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,7 @@ def data_job(config: dict, name: str) -> DataJob:
         config["data_dir"],
         entry.get("hub"),
         entry.get("local"),
+        entry["pair"] or None,
     )
 
 
