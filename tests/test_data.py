@@ -268,3 +268,24 @@ def test_a_hub_row_of_a_pair_task_without_text_b_is_named(monkeypatch):
     with pytest.raises(DataError) as error:
         data.load_hub(hub, ["entailment", "neutral"], pair_task="mnli")
     assert str(error.value) == "nyu-mll/glue[mnli]:train row 1: 'text_b' is missing or empty (mnli is a pair task)"
+
+
+def test_an_unreachable_hub_names_the_task_and_the_way_out(monkeypatch, tmp_path):
+    import datasets
+
+    def offline(path, name=None, split=None):
+        raise ConnectionError(f"Couldn't reach '{path}' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    hub = {"path": "cardiffnlp/tweet_eval", "name": "sentiment", "splits": {"train": "train"}}
+    hub |= {"text_a": "text", "text_b": None, "label": "label", "label_names": None}
+    job = DataJob(
+        "tweeteval_sentiment", "sentiment", ["negative", "neutral", "positive"], Sampling(**SETTINGS), None, hub
+    )
+    expected = (
+        r"^task tweeteval_sentiment: cardiffnlp/tweet_eval\[sentiment\]:train: cannot load it from the HF hub "
+        r"\(Couldn't reach .*\); without hub access, give the task data in a folder: --config data_dir=<folder>"
+    )
+    with pytest.raises(DataError, match=expected):
+        data.prepare_task_data(job, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

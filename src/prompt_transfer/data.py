@@ -107,6 +107,17 @@ def _hub_label_index(value, hub_names: list[str] | None, labels: list[str], wher
     return labels.index(name)
 
 
+def _load_hub_split(datasets, hub: dict, split: str):
+    """One split from the hub; a failure to reach or find it is the user's to fix, in one line."""
+    try:
+        return datasets.load_dataset(hub["path"], hub["name"], split=split)
+    except OSError as e:  # ConnectionError, DatasetNotFoundError, HTTP errors
+        raise DataError(
+            f"{hub['path']}[{hub['name']}]:{split}: cannot load it from the HF hub ({e}); "
+            "without hub access, give the task data in a folder: --config data_dir=<folder> (README, Offline use)"
+        ) from None
+
+
 def load_hub(hub: dict, labels: list[str], pair_task: str | None = None) -> dict[str, list[dict]]:
     """Train and validation rows of a task from the HF hub, mapped to the registry's labels
     (pair_task: as in _check_row)."""
@@ -115,7 +126,7 @@ def load_hub(hub: dict, labels: list[str], pair_task: str | None = None) -> dict
     out = {}
     for split in ("train", "validation"):
         hub_split = hub["splits"][split]
-        ds = datasets.load_dataset(hub["path"], hub["name"], split=hub_split)
+        ds = _load_hub_split(datasets, hub, hub_split)
         feature = ds.features.get(hub["label"])
         hub_names = hub["label_names"] or getattr(feature, "names", None)
         where = f"{hub['path']}[{hub['name']}]:{hub_split}"
@@ -163,7 +174,10 @@ def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
         rows = load_local(job.data_dir, folder, job.labels, pair_task)
         source = {"kind": "local", "path": str(Path(job.data_dir) / folder)}
     else:
-        rows = load_hub(job.hub, job.labels, pair_task)
+        try:
+            rows = load_hub(job.hub, job.labels, pair_task)
+        except DataError as e:
+            raise DataError(f"task {job.task}: {e}") from None
         source = {"kind": "hub", **{k: job.hub[k] for k in ("path", "name", "splits")}}
     sampling = job.sampling.to_dict()
     splits = sample_splits(rows, sampling)
