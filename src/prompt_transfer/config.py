@@ -14,8 +14,6 @@ import jsonschema
 import yaml
 from .errors import ConfigError
 
-SCORER_FAMILIES = ("mlm", "seq2seq", "causal", "embedding")
-
 
 def _strip_defaults(schema: dict) -> dict:
     schema = copy.deepcopy(schema)

@@ -6,8 +6,6 @@ to the working directory Snakemake runs in. One file per unit of work, so Snakem
 exactly what changed.
 """
 
-RESULTS = "results"
-
 # data and backbones
 DATA_DIR = "results/data/{task}"
 SPLIT = "results/data/{task}/{split}.jsonl"
