@@ -10,10 +10,13 @@ import os
 import sys
 
 # The workflow's logic lives in src/prompt_transfer; jobs find it there too (conda envs hold
-# only dependencies).
+# only dependencies), and the rules' scripts in workflow_scripts. Both reach jobs through the
+# environment, so no command Snakemake records holds a path of this machine: moving the project
+# re-runs nothing.
 SRC = os.path.join(workflow.basedir, "src")
+SCRIPTS = os.path.join(workflow.basedir, "workflow_scripts")
 sys.path.insert(0, SRC)
-os.environ.update(PYTHONPATH=SRC)
+os.environ.update(PYTHONPATH=SRC, PROMPT_TRANSFER_SCRIPTS=SCRIPTS)
 
 
 from prompt_transfer.config import ConfigError, read_yaml_file
@@ -51,4 +54,3 @@ rule all:
     input:
         layout.HEATMAP,
         expand(layout.SUMMARY, backbone=BACKBONES),
-        layout.BENCHMARKS,

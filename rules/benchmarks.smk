@@ -38,7 +38,8 @@ rule collect_benchmarks:
     resources:
         **LIGHT,
     params:
+        code=code_of("collect_benchmarks"),
         jobs=json.dumps(BENCHMARKED_JOBS, sort_keys=True),
     shell:
-        f"python {SCRIPTS}/collect_benchmarks.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/collect_benchmarks.py"'
         " --jobs {params.jobs:q} --benchmarks {input} --out {output} --log-file {log}"

@@ -12,13 +12,12 @@ import re
 import sys
 
 from prompt_transfer import cross_model, layout, specs, tpt
-from prompt_transfer.config import load_config
+from prompt_transfer.code_version import code_version
+from prompt_transfer.config import load_study
 from prompt_transfer.errors import ConfigError
 
 try:
-    CONFIG = load_config(config)
-    tpt.check(CONFIG)
-    cross_model.check(CONFIG)
+    CONFIG = load_study(config)
     TPT_STATIC = {b: tpt.static_pairs(CONFIG, b) for b in CONFIG["study"]["backbones"]}
 except ConfigError as error:
     sys.exit(f"error: {error}")
@@ -26,7 +25,6 @@ except ConfigError as error:
 TASKS = CONFIG["study"]["tasks"]
 BACKBONES = CONFIG["study"]["backbones"]
 STUDY_TASKS = specs.study_tasks(CONFIG)
-SCRIPTS = os.path.join(workflow.basedir, "workflow_scripts")
 CONDA_ENV = "../envs/workflow.yaml"
 # A resource of the training rules, not a param: it changes when states are saved, not what is
 # computed, so changing it must re-run nothing.
@@ -61,6 +59,13 @@ def job_spec(build, *wildcards):
     return lambda wc: build(
         CONFIG, *(getattr(wc, name) for name in wildcards)
     ).to_json()
+
+
+def code_of(script):
+    """params.code: the version of the script's code and of the package modules it runs
+    (src/prompt_transfer/code_version.py), so a job re-runs when, and only when, they change.
+    """
+    return code_version(os.path.join(SCRIPTS, f"{script}.py"))
 
 
 def log_of(rule, job=""):
@@ -111,8 +116,9 @@ def named_paths(names, paths):
 
 
 def tiny_corpus(backbone):
-    """Text files a tiny backbone's tokenizer learns its words from."""
-    return specs.backbone(CONFIG, backbone).source.get("tiny", {}).get("corpus", [])
+    """Text files a tiny backbone's tokenizer learns its words from (under data_dir)."""
+    corpus = CONFIG["backbones"][backbone]["source"].get("tiny", {}).get("corpus", [])
+    return [os.path.join(CONFIG["data_dir"] or "", path) for path in corpus]
 
 
 # --- transferable prompt tuning (rules/tpt.smk) --------------------------------------------

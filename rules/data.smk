@@ -16,8 +16,9 @@ rule prepare_data:
         mem_mb=2000,
         runtime=30,
     params:
+        code=code_of("prepare_data"),
         job=job_spec(specs.data_job, "task"),
         out_dir=data_dir("task"),
     shell:
-        f"python {SCRIPTS}/prepare_data.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/prepare_data.py"'
         " --job {params.job:q} --out-dir {params.out_dir} --log-file {log}"

@@ -32,11 +32,12 @@ rule indicators:
         mem_mb=2000,
         runtime=10,
     params:
+        code=code_of("compute_indicators"),
         job=job_spec(specs.indicators_job, "backbone"),
         prompts=lambda wc, input: named_paths(TASKS, input.prompts),
         neurons=lambda wc, input: named_paths(TASKS, input.neurons),
     shell:
-        f"python {SCRIPTS}/compute_indicators.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/compute_indicators.py"'
         " --job {params.job:q} --prompts {params.prompts} --neurons {params.neurons} --out {output} --log-file {log}"
 
 
@@ -65,10 +66,11 @@ rule external_indicators:
         mem_mb=2000,
         runtime=10,
     params:
+        code=code_of("compute_indicators"),
         job=job_spec(specs.external_indicators_job, "prompt_set"),
         prompts=lambda wc, input: named_paths(external_prompts(wc.prompt_set), input),
     shell:
-        f"python {SCRIPTS}/compute_indicators.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/compute_indicators.py"'
         " --job {params.job:q} --prompts {params.prompts} --out {output} --log-file {log}"
 
 
@@ -104,10 +106,11 @@ rule indicator_correlation:
         mem_mb=2000,
         runtime=20,
     params:
+        code=code_of("indicator_correlation"),
         job=specs.correlation_job(CONFIG).to_json(),
         speedup=lambda wc, input: f"--speedup {input.speedup}" if input.speedup else "",
     shell:
-        f"python {SCRIPTS}/indicator_correlation.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/indicator_correlation.py"'
         " --job {params.job:q} --indicators {input.indicators} --matrix {input.matrix} {params.speedup}"
         " --spearman {output.spearman} --retrieval {output.retrieval} --log-file {log}"
 
@@ -135,9 +138,11 @@ rule indicator_figure:
         mem_mb=2000,
         runtime=10,
     params:
+        code=code_of("plot_indicators"),
         backbones=lambda wc, input: named_paths(
             BACKBONES,
             map(",".join, zip(input.spearman, input.indicators, input.matrix)),
         ),
     shell:
-        f"python {SCRIPTS}/plot_indicators.py --backbones {{params.backbones}} --out {{output}} --log-file {{log}}"
+        'python "$PROMPT_TRANSFER_SCRIPTS/plot_indicators.py"'
+        " --backbones {params.backbones} --out {output} --log-file {log}"

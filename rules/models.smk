@@ -15,10 +15,11 @@ rule materialize_backbone:
         mem_mb=8000,
         runtime=60,
     params:
+        code=code_of("materialize_backbone"),
         job=job_spec(specs.backbone, "backbone"),
         out_dir=lambda wc: layout.MODEL_DIR.format(
             models_dir=CONFIG["models_dir"], backbone=wc.backbone
         ),
     shell:
-        f"python {SCRIPTS}/materialize_backbone.py"
-        " --job {params.job:q} --out-dir {params.out_dir} --log-file {log}"
+        'python "$PROMPT_TRANSFER_SCRIPTS/materialize_backbone.py"'
+        " --job {params.job:q} --corpus {input.corpus} --out-dir {params.out_dir} --log-file {log}"

@@ -24,10 +24,11 @@ rule extract_neurons:
     resources:
         **compute("evaluate", 30),
     params:
+        code=code_of("extract_neurons"),
         job=job_spec(specs.neurons_job, "backbone", "task"),
         data_dir=data_dir("task"),
     shell:
-        f"python {SCRIPTS}/extract_neurons.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/extract_neurons.py"'
         " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
         " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
 
@@ -54,10 +55,11 @@ rule mask_neurons:
     resources:
         **compute("evaluate", 60),
     params:
+        code=code_of("mask_neurons"),
         job=job_spec(specs.masking_job, "backbone", "task"),
         data_dir=data_dir("task"),
     shell:
-        f"python {SCRIPTS}/mask_neurons.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/mask_neurons.py"'
         " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
         " --neurons {input.neurons} --own {input.own} --data-dir {params.data_dir}"
         " --out {output} --threads {threads} --log-file {log}"
@@ -82,5 +84,8 @@ rule masking_table:
     threads: 1
     resources:
         **LIGHT,
+    params:
+        code=code_of("masking_table"),
     shell:
-        f"python {SCRIPTS}/masking_table.py --results {{input}} --out {{output}} --log-file {{log}}"
+        'python "$PROMPT_TRANSFER_SCRIPTS/masking_table.py"'
+        " --results {input} --out {output} --log-file {log}"

@@ -29,9 +29,10 @@ rule train_projector_distance:
     resources:
         **compute("projector", 120, gpu=False),
     params:
+        code=code_of("train_projector_distance"),
         job=job_spec(specs.projector_job, "source_model", "target_model", "taskset"),
     shell:
-        f"python {SCRIPTS}/train_projector_distance.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/train_projector_distance.py"'
         " --job {params.job:q} --source-prompts {input.sources} --target-prompts {input.targets}"
         " --projector {output.projector} --train-log {output.log} --threads {threads} --log-file {log}"
 
@@ -56,6 +57,7 @@ rule train_projector_task:
     resources:
         **compute("projector", 480),
     params:
+        code=code_of("train_projector_task"),
         job=job_spec(
             specs.task_projector_job, "source_model", "target_model", "taskset"
         ),
@@ -63,7 +65,7 @@ rule train_projector_task:
             layout.DATA_DIR.format(task=t) for t in TASK_SETS[wc.taskset]
         ),
     shell:
-        f"python {SCRIPTS}/train_projector_task.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/train_projector_task.py"'
         " --job {params.job:q} --model {input.model}"
         " --source-prompts {input.sources} --data-dirs {params.data_dirs}"
         " --projector {output.projector} --train-log {output.log} --threads {threads} --log-file {log}"
@@ -92,8 +94,10 @@ rule project_prompt:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        code=code_of("project_prompt"),
     shell:
-        f"python {SCRIPTS}/project_prompt.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/project_prompt.py"'
         " --projector {input.projector} --prompt {input.prompt} --out {output} --threads {threads} --log-file {log}"
 
 
@@ -118,6 +122,7 @@ use rule evaluate_transfer as evaluate_cross_model with:
     group:
         "evaluate_{target_model}_{task}"
     params:
+        code=code_of("evaluate_transfer"),
         job=job_spec(specs.transfer_job, "target_model", "task"),
         data_dir=data_dir("task"),
 
@@ -152,10 +157,11 @@ rule cross_model_table:
     resources:
         **LIGHT,
     params:
+        code=code_of("cross_model_table"),
         projected=lambda wc: " ".join(f"{n}={p}" for n, p in projected_scores(wc)),
         tasks=json.dumps(CROSS_MODEL_TASKS),
     shell:
-        f"python {SCRIPTS}/cross_model_table.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/cross_model_table.py"'
         " --projected {params.projected} --own {input.own} --baselines {input.baselines}"
         " --tasks {params.tasks:q} --out {output} --log-file {log}"
 
@@ -182,10 +188,11 @@ rule cross_model_figure:
     resources:
         **LIGHT,
     params:
+        code=code_of("plot_cross_model"),
         job=specs.study_tasks(CONFIG, CROSS_MODEL_TASKS).to_json(),
         tables=lambda wc, input: named_paths(PROJECTOR_PAIRS, input),
         task_sets=json.dumps(TASK_SETS),
     shell:
-        f"python {SCRIPTS}/plot_cross_model.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/plot_cross_model.py"'
         " --job {params.job:q} --tables {params.tables} --task-sets {params.task_sets:q}"
         " --out {output} --log-file {log}"

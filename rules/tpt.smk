@@ -26,6 +26,7 @@ use rule train_prompt as tpt_train with:
     wildcard_constraints:
         init=TPT_INIT_PATTERN,
     params:
+        code=code_of("train_prompt"),
         job=job_spec(specs.train_job, "backbone", "target"),
         data_dir=data_dir("target"),
         init=lambda wc, input: f"--init {input.init}",
@@ -48,10 +49,11 @@ checkpoint tpt_top_k:
     resources:
         **LIGHT,
     params:
+        code=code_of("tpt_top_k"),
         job=STUDY_TASKS.to_json(),
         k=CONFIG["tpt"]["top_k"],
     shell:
-        f"python {SCRIPTS}/tpt_top_k.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/tpt_top_k.py"'
         " --job {params.job:q} --matrix {input} --k {params.k} --out {output} --log-file {log}"
 
 
@@ -80,13 +82,14 @@ rule tpt_speedup:
     resources:
         **LIGHT,
     params:
+        code=code_of("tpt_speedup"),
         job=STUDY_TASKS.to_json(),
         pairs=lambda wc: json.dumps(
             [[p.source, p.target, p.projected] for p in tpt_pairs(wc.backbone)]
         ),
         threshold=CONFIG["tpt"]["threshold"],
     shell:
-        f"python {SCRIPTS}/tpt_speedup.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/tpt_speedup.py"'
         " --job {params.job:q} --backbone {wildcards.backbone} --pairs {params.pairs:q} --threshold {params.threshold}"
         " --table {output.table} --summary {output.summary} --log-file {log}"
 
@@ -110,8 +113,9 @@ rule tpt_curves:
     resources:
         **LIGHT,
     params:
+        code=code_of("plot_tpt_curves"),
         job=STUDY_TASKS.to_json(),
         tables=lambda wc, input: named_paths(BACKBONES, input),
     shell:
-        f"python {SCRIPTS}/plot_tpt_curves.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/plot_tpt_curves.py"'
         " --job {params.job:q} --tables {params.tables} --out {output} --log-file {log}"

@@ -24,6 +24,7 @@ rule train_prompt:
     resources:
         **compute("train", 240, checkpoint_interval=CHECKPOINT_INTERVAL),
     params:
+        code=code_of("train_prompt"),
         job=job_spec(specs.train_job, "backbone", "task"),
         data_dir=data_dir("task"),
         init="",
@@ -31,7 +32,7 @@ rule train_prompt:
             layout.CHECKPOINT, "train_prompt", "{backbone}/{task}"
         ),
     shell:
-        f"python {SCRIPTS}/train_prompt.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/train_prompt.py"'
         " --job {params.job:q} --model {input.model} --data-dir {params.data_dir} {params.init}"
         " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics}"
         " --checkpoint {params.checkpoint} --checkpoint-interval {resources.checkpoint_interval}"

@@ -19,10 +19,11 @@ rule evaluate_transfer:
     resources:
         **compute("evaluate", 30),
     params:
+        code=code_of("evaluate_transfer"),
         job=job_spec(specs.transfer_job, "backbone", "target"),
         data_dir=data_dir("target"),
     shell:
-        f"python {SCRIPTS}/evaluate_transfer.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/evaluate_transfer.py"'
         " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
         " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
 
@@ -47,10 +48,11 @@ rule evaluate_baselines:
     resources:
         **compute("evaluate", 30),
     params:
+        code=code_of("evaluate_baselines"),
         job=job_spec(specs.baseline_job, "backbone", "target"),
         data_dir=data_dir("target"),
     shell:
-        f"python {SCRIPTS}/evaluate_baselines.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/evaluate_baselines.py"'
         " --job {params.job:q} --model {input.model}"
         " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
 
@@ -83,9 +85,10 @@ rule transfer_matrix:
     resources:
         **LIGHT,
     params:
+        code=code_of("transfer_matrix"),
         job=STUDY_TASKS.to_json(),
     shell:
-        f"python {SCRIPTS}/transfer_matrix.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/transfer_matrix.py"'
         " --job {params.job:q} --pairs {input.pairs} --baselines {input.baselines}"
         " --matrix {output.matrix} --summary {output.summary} --log-file {log}"
 
@@ -110,8 +113,9 @@ rule heatmap:
     resources:
         **LIGHT,
     params:
+        code=code_of("plot_heatmap"),
         job=STUDY_TASKS.to_json(),
         matrices=lambda wc, input: named_paths(BACKBONES, input),
     shell:
-        f"python {SCRIPTS}/plot_heatmap.py"
+        'python "$PROMPT_TRANSFER_SCRIPTS/plot_heatmap.py"'
         " --job {params.job:q} --matrices {params.matrices} --out {output} --log-file {log}"

@@ -186,15 +186,21 @@ def copy_workdir(source: Path, copy: Path) -> None:
     shutil.copytree(source, copy, symlinks=True, ignore=shutil.ignore_patterns("prompt-transfer-workers"))
 
 
-def snakemake_command(workdir: Path, *args: str, configfiles=(), data_dir=None, cores=2) -> list[str]:
+def snakemake_command(
+    workdir: Path, *args: str, configfiles=(), data_dir=None, cores=2, snakefile=REPO / "Snakefile"
+) -> list[str]:
     """The command line of a Snakemake run of the tiny study (TINY_CONFIG, then `configfiles`)."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", str(cores)]
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), "--cores", str(cores)]
     cmd += [*args, "--config", f"data_dir={data_dir}"]
     return cmd + ["--configfile", str(TINY_CONFIG), *map(str, configfiles)]  # takes all values up to the end
 
 
-def snakemake(workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2):
-    cmd = snakemake_command(workdir, *args, configfiles=configfiles, data_dir=data_dir, cores=cores)
+def snakemake(
+    workdir: Path, *args: str, configfiles=(), data_dir=None, check=True, cores=2, snakefile=REPO / "Snakefile"
+):
+    cmd = snakemake_command(
+        workdir, *args, configfiles=configfiles, data_dir=data_dir, cores=cores, snakefile=snakefile
+    )
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if check and result.returncode != 0:
         raise AssertionError(
@@ -230,5 +236,5 @@ def study(tmp_path_factory, shared_data) -> Path:
     dry-run on it (-n); a test that changes a study (runs jobs, writes files) works on a copy
     (copy_workdir into its tmp_path), so that this one stays as the run left it."""
     workdir = tmp_path_factory.mktemp("study")
-    snakemake(workdir, data_dir=shared_data, cores=8)  # more cores than this 2-core machine has
+    snakemake(workdir, "all", "results/benchmarks.csv", data_dir=shared_data, cores=8)  # more cores than we have
     return workdir

@@ -13,6 +13,7 @@ from test_data import GOOD, toy_job, write_task
 
 from prompt_transfer import data, prompts
 from prompt_transfer.config import ConfigError, read_yaml_file
+from prompt_transfer.config import main as config_main
 from prompt_transfer.errors import FileFormatError
 from prompt_transfer.io import save_tensors
 
@@ -93,6 +94,18 @@ def test_a_yaml_file_that_does_not_parse_is_named_with_its_line(tmp_path):
     assert str(error.value) == f"{path}:3:9: not valid YAML (expected ',' or ']', but got ':')"
     path.write_text(BOM + "study: {tasks: [sst2]}\n", encoding="utf-8")
     assert read_yaml_file(path) == {"study": {"tasks": ["sst2"]}}
+
+
+def test_the_config_check_names_a_broken_study_file_and_line(tmp_path, capsys):
+    """Snakemake reads --configfile files before the workflow can check them; the check can."""
+    study = tmp_path / "study.yaml"
+    study.write_text("study:\n  tasks: [sst2\ntraining: {a: 1}\n")
+    assert config_main([str(REPO / "config.yaml"), str(study)]) == 1
+    assert capsys.readouterr().out == f"error: {study}:3:9: not valid YAML (expected ',' or ']', but got ':')\n"
+    study.write_text("study: {tasks: [sst2, no_such_task]}\n")
+    assert config_main([str(REPO / "config.yaml"), str(study)]) == 1
+    assert "study.tasks: unknown task 'no_such_task'" in capsys.readouterr().out
+    assert config_main([str(REPO / "config.yaml"), str(REPO / "studies/smollm2.yaml")]) == 0
 
 
 @pytest.mark.workflow

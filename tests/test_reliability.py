@@ -16,6 +16,7 @@ import torch
 from conftest import BACKBONE, REPO, snakemake_command, TINY, TINY_TRAINING, overlay, sentiment_task, snakemake, train
 
 from prompt_transfer import evaluation
+from prompt_transfer.code_version import code_version, modules_of
 from prompt_transfer.prompts import PromptShapeError, save_prompt
 from prompt_transfer.errors import DivergedError
 from prompt_transfer.specs import Evaluation, TrainJob, TransferJob
@@ -133,3 +134,19 @@ def test_a_prompt_of_the_wrong_shape_is_refused_by_name(tiny_manifest, sst2_dir,
     ):
         evaluation.run_transfer_job(job, tiny_manifest, wrong, sst2_dir, tmp_path / "out.json", threads=1)
     assert not (tmp_path / "out.json").exists()
+
+
+def test_the_code_version_follows_imports_and_ignores_comments_and_docstrings(tmp_path):
+    script = tmp_path / "plot_something.py"
+    script.write_text('"""A script."""\nfrom prompt_transfer import cli, plots\n')
+    modules = modules_of(script)
+    assert {"cli", "plots", "errors"} <= set(modules) and "training" not in modules
+    version = code_version(script)
+    assert version.split()[0].startswith("plot_something.py=") and "plots.py=" in version
+    script.write_text('"""Other words."""\n# a comment\nfrom prompt_transfer import (cli,\n    plots)\n')
+    code_version.cache_clear()
+    assert code_version(script) == version
+    script.write_text('"""A script."""\nfrom prompt_transfer import cli, plots\nplots.X = 1\n')
+    code_version.cache_clear()
+    assert code_version(script).split()[0] != version.split()[0]
+    assert code_version(script).split()[1:] == version.split()[1:]

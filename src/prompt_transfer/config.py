@@ -136,3 +136,45 @@ def _cross_check(config: dict) -> None:
             problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def load_study(raw: dict) -> dict:
+    """load_config and the checks of the stages that read other parts of the config: what the
+    workflow does before planning any job."""
+    from . import cross_model, tpt
+
+    config = load_config(raw)
+    tpt.check(config)
+    cross_model.check(config)
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m prompt_transfer.config config.yaml [study.yaml ...]`: the files layered in order
+    as Snakemake's --configfile layers them, checked as the workflow checks them. Snakemake reads
+    --configfile files before the workflow starts, and names neither file nor line when one is
+    not valid YAML; this names both."""
+    import argparse
+
+    from snakemake.utils import update_config
+
+    p = argparse.ArgumentParser(description=main.__doc__.split(":", 1)[1].strip())
+    p.add_argument("files", nargs="+")
+    files = p.parse_args(argv).files
+    raw: dict = {}
+    try:
+        for path in files:
+            layer = read_yaml_file(path)
+            if not isinstance(layer, dict):
+                raise ConfigError(f"{path}: not a mapping of configuration keys")
+            update_config(raw, layer)
+        load_study(raw)
+    except (ConfigError, OSError) as error:
+        print(f"error: {error}")
+        return 1
+    print(f"ok: {' + '.join(files)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

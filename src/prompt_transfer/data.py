@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from .io import read_json, write_json, write_jsonl
+from .io import file_sha256, read_json, write_json, write_jsonl
 from .errors import DataError, FileFormatError
 from .specs import DataJob
 
@@ -172,7 +172,9 @@ def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
     if job.data_dir is not None:
         folder = job.local or job.task
         rows = load_local(job.data_dir, folder, job.labels, pair_task)
-        source = {"kind": "local", "path": str(Path(job.data_dir) / folder)}
+        # What was read, not where it lay: results name no path of the machine.
+        files = {f"{split}.jsonl": file_sha256(Path(job.data_dir, folder, f"{split}.jsonl")) for split in rows}
+        source = {"kind": "local", "folder": folder, "sha256": files}
     else:
         try:
             rows = load_hub(job.hub, job.labels, pair_task)

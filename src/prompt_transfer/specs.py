@@ -301,13 +301,11 @@ def task(config: dict, name: str, family_: str) -> Task:
 
 
 def backbone(config: dict, name: str) -> Backbone:
-    """The backbone's registry entry; a tiny backbone's corpus files resolved under data_dir."""
+    """The backbone's registry entry (a tiny backbone's corpus files as named there, under data_dir)."""
     entry = config["backbones"][name]
-    source = entry["source"]
-    if "tiny" in source:
-        corpus = [os.path.join(config["data_dir"] or "", path) for path in source["tiny"]["corpus"]]
-        source = {"tiny": {**source["tiny"], "corpus": corpus}}
-    return Backbone(name, entry["scorer"], source, entry["dtype"], entry["scorer_options"], entry.get("licence"))
+    return Backbone(
+        name, entry["scorer"], entry["source"], entry["dtype"], entry["scorer_options"], entry.get("licence")
+    )
 
 
 def evaluation(config: dict, backbone_: str, target: str) -> Evaluation:

@@ -160,13 +160,11 @@ def _jobs() -> dict:
 
 def run_job(job: str, spec, kwargs: dict, threads: int | None, log_file: str | None) -> None:
     """An evaluation script's body: on a warm worker when possible, else in this process.
-    `spec` is the job's spec; `kwargs` its paths, made absolute (a worker may run elsewhere)."""
-    kwargs = {k: str(Path(v).resolve()) for k, v in kwargs.items()}
+    `spec` is the job's spec; `kwargs` its paths, as the rule gave them: the worker runs the job
+    in this process's working directory, so results record the same paths either way."""
     if enabled():
         try:
-            submit(
-                job, {"job": spec.to_dict(), **kwargs, "log_file": log_file and str(Path(log_file).resolve())}, threads
-            )
+            submit(job, {"job": spec.to_dict(), **kwargs, "log_file": log_file, "cwd": os.getcwd()}, threads)
             return
         except WorkerUnavailable as e:
             log.warning("no evaluation worker (%s): evaluating in this process", e)
@@ -183,6 +181,23 @@ def _handle(request: dict, session) -> dict:
         return {"ok": True, "pid": os.getpid()}
     kwargs = dict(request["kwargs"])
     log_file = kwargs.pop("log_file", None)
+    with _working_directory(kwargs.pop("cwd", None)):
+        return _run(request["job"], kwargs, log_file, request["threads"], session)
+
+
+@contextlib.contextmanager
+def _working_directory(path: str | None):
+    """The client's working directory for one request (served one at a time), so the job's
+    paths mean what they mean to the job (and results record them as the rule gave them)."""
+    home = os.getcwd()
+    os.chdir(path or home)
+    try:
+        yield
+    finally:
+        os.chdir(home)
+
+
+def _run(job: str, kwargs: dict, log_file: str | None, threads: int | None, session) -> dict:
     run, spec_type = _jobs()[job]
     kwargs["job"] = spec_type.from_dict(kwargs["job"])
     handler = logging.FileHandler(log_file, mode="a", encoding="utf-8") if log_file else None
@@ -191,7 +206,7 @@ def _handle(request: dict, session) -> dict:
         logging.getLogger().addHandler(handler)
     try:
         log.info("worker %d serves %s", os.getpid(), job)
-        result = run(**kwargs, threads=request["threads"], session=session)
+        result = run(**kwargs, threads=threads, session=session)
         return {"ok": True, "pid": os.getpid(), "result": result}
     except UserError as e:
         return {"error": str(e), "kind": "user"}
