@@ -77,6 +77,13 @@ rule transfer_matrix:
             subcategory="{backbone}",
             labels={"table": "summary per target"},
         ),
+        type_difference=report(
+            layout.TYPE_DIFFERENCE,
+            caption="../report/type_difference.rst",
+            category="Zero-shot transfer",
+            subcategory="{backbone}",
+            labels={"table": "same-type vs cross-type"},
+        ),
     log:
         log_of("transfer_matrix", "{backbone}"),
     conda:
@@ -90,7 +97,8 @@ rule transfer_matrix:
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/transfer_matrix.py"'
         " --job {params.job:q} --pairs {input.pairs} --baselines {input.baselines}"
-        " --matrix {output.matrix} --summary {output.summary} --log-file {log}"
+        " --matrix {output.matrix} --summary {output.summary}"
+        " --type-difference {output.type_difference} --log-file {log}"
 
 
 rule heatmap:

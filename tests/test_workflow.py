@@ -35,8 +35,14 @@ def test_the_study_produces_matrix_summary_and_heatmap(study):
     assert own.relative.tolist() == pytest.approx([100.0] * len(TASKS))
     sst2_on_laptop = matrix[(matrix.source == "sst2") & (matrix.target == "laptop")].iloc[0]
     assert sst2_on_laptop.relative == pytest.approx(100 * sst2_on_laptop.accuracy / sst2_on_laptop.own_accuracy)
+    assert ((matrix.accuracy_low <= matrix.accuracy) & (matrix.accuracy <= matrix.accuracy_high)).all()
+    evaluation = json.loads((study / f"results/transfer/{BACKBONE}/sst2__laptop.json").read_text())
+    assert len(evaluation["correct"]) == evaluation["examples"] == 60
+    assert evaluation["correct"].count("1") / 60 == pytest.approx(evaluation["accuracy"])
     summary = pd.read_csv(study / f"results/transfer/{BACKBONE}/summary.csv")
     assert list(summary.target) == sorted(TASKS) + ["all"]
+    difference = pd.read_csv(study / f"results/transfer/{BACKBONE}/type_difference.csv").iloc[0]
+    assert difference.tasks == len(TASKS) and difference.examples_per_target == 60
     assert (study / "results/heatmap.pdf").read_bytes()[:5] == b"%PDF-"
     log = pd.read_csv(study / f"results/prompts/{BACKBONE}/sst2.log.csv")
     assert list(log.columns) == ["step", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"]

@@ -1,4 +1,5 @@
-"""Rule transfer_matrix: gather one backbone's zero-shot scores into matrix.csv and summary.csv."""
+"""Rule transfer_matrix: gather one backbone's zero-shot scores into matrix.csv (with intervals),
+summary.csv and type_difference.csv."""
 
 from prompt_transfer import cli, specs, transfer
 from prompt_transfer.io import write_csv
@@ -11,6 +12,7 @@ def build_parser():
     p.add_argument("--baselines", nargs="+", required=True)
     p.add_argument("--matrix", required=True)
     p.add_argument("--summary", required=True)
+    p.add_argument("--type-difference", required=True)
     return p
 
 
@@ -18,6 +20,7 @@ def main(a):
     matrix = transfer.transfer_matrix(a.pairs, a.baselines, a.job.types)
     write_csv(a.matrix, matrix)
     write_csv(a.summary, transfer.transfer_summary(matrix))
+    write_csv(a.type_difference, transfer.type_difference(matrix, a.job.types))
 
 
 if __name__ == "__main__":

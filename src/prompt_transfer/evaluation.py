@@ -36,11 +36,23 @@ def predict(
     return predictions
 
 
+def correct(
+    scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
+) -> str:
+    """'1' or '0' per item, in the order of `items`: what the intervals of a score resample."""
+    labels = torch.tensor([x.label for x in items])
+    hits = predict(scorer, prompt, items, batch_size, runtime) == labels
+    return "".join("1" if hit else "0" for hit in hits.tolist())
+
+
 def accuracy(
     scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
 ) -> float:
-    labels = torch.tensor([x.label for x in items])
-    return (predict(scorer, prompt, items, batch_size, runtime) == labels).sum().item() / len(items)
+    return share_correct(correct(scorer, prompt, items, batch_size, runtime))
+
+
+def share_correct(hits: str) -> float:
+    return hits.count("1") / len(hits)
 
 
 def run_transfer_job(
@@ -54,11 +66,13 @@ def run_transfer_job(
         manifest, job.backbone, job.task, job.evaluation, data_dir, threads
     )
     prompt, meta = load_prompt(prompt_path, scorer.hidden_size)
+    hits = correct(scorer, prompt, items, job.evaluation.batch_size, runtime)
     result = {
         "backbone": job.backbone.name,
         "source": meta.get("task"),
         "target": job.task.name,
-        "accuracy": accuracy(scorer, prompt, items, job.evaluation.batch_size, runtime),
+        "accuracy": share_correct(hits),
+        "correct": hits,
         "examples": len(items),
         "prompt": str(prompt_path),
         "seed": meta.get("settings", {}).get("seed"),
@@ -78,17 +92,21 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
     )
     batch_size = job.evaluation.batch_size
     seeds = [job.seed + k for k in range(job.random_prompts)]
-    random_scores = []
+    random_hits = []
     for seed in seeds:
         prompt = scorer.init_prompt(
             job.prompt_length, job.prompt_init, torch.Generator().manual_seed(seed), job.init_std
         )
-        random_scores.append(accuracy(scorer, prompt, items, batch_size, runtime))
+        random_hits.append(correct(scorer, prompt, items, batch_size, runtime))
+    random_scores = [share_correct(hits) for hits in random_hits]
+    no_prompt_hits = correct(scorer, None, items, batch_size, runtime)
     result = {
         "backbone": job.backbone.name,
         "target": job.task.name,
-        "no_prompt": accuracy(scorer, None, items, batch_size, runtime),
+        "no_prompt": share_correct(no_prompt_hits),
+        "no_prompt_correct": no_prompt_hits,
         "random": random_scores,
+        "random_correct": random_hits,
         "random_mean": sum(random_scores) / len(random_scores),
         "random_seeds": seeds,
         "examples": len(items),

@@ -23,6 +23,7 @@ TRANSFER = "results/transfer/{backbone}/{source}__{target}.json"
 BASELINES = "results/transfer/{backbone}/baselines/{target}.json"
 MATRIX = "results/transfer/{backbone}/matrix.csv"
 SUMMARY = "results/transfer/{backbone}/summary.csv"
+TYPE_DIFFERENCE = "results/transfer/{backbone}/type_difference.csv"
 HEATMAP = "results/heatmap.pdf"
 
 # transferable prompt tuning: {init} is a task, or a projected prompt's source@from.objective.taskset

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only; jobs have no display
@@ -41,6 +43,7 @@ def transfer_heatmap(ax, matrix, tasks: list[str], task_types: dict[str, str], t
         annot_kws={"size": 7},
         linewidths=0.3,
     )
+    _hatch_cells_like_random(ax, matrix, rows, order)
     for edge in _group_edges(order, task_types):
         ax.axhline(edge, color="white", lw=2.5)
         ax.axvline(edge, color="white", lw=2.5)
@@ -52,18 +55,34 @@ def transfer_heatmap(ax, matrix, tasks: list[str], task_types: dict[str, str], t
     plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
 
 
+def _hatch_cells_like_random(ax, matrix, rows: list[str], columns: list[str]) -> None:
+    """Hatch the cells whose 95% interval of (accuracy - the random prompts') contains zero."""
+    from matplotlib.patches import Rectangle
+
+    like_random = matrix[(matrix.minus_random_low <= 0) & (matrix.minus_random_high >= 0)]
+    for cell in like_random.itertuples():
+        if cell.source in rows and cell.target in columns:
+            xy = (columns.index(cell.target), rows.index(cell.source))
+            ax.add_patch(Rectangle(xy, 1, 1, fill=False, hatch="///", edgecolor="white", lw=0, alpha=0.6))
+
+
 def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, str]) -> None:
     """One page per backbone: the zero-shot transfer heatmap."""
     with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         for backbone, matrix in matrices.items():
             size = 3 + 0.55 * len(tasks)
             fig, ax = plt.subplots(figsize=(size + 2.5, size))
-            own = matrix[matrix.source == matrix.target].set_index("target")["accuracy"]
-            title = (
-                f"Zero-shot prompt transfer on {backbone}\n"
-                f"(validation accuracy relative to each target's own prompt; mean own accuracy {100 * own.mean():.1f}%)"
+            own = matrix[matrix.source == matrix.target]
+            seeds = int(own.seeds.max())
+            details = (
+                f"Validation accuracy relative to each target's own prompt (mean own accuracy"
+                f" {100 * own.accuracy.mean():.1f}%); {seeds} trained prompt{'s' if seeds > 1 else ''} per task,"
+                f" {int(own.examples.median())} examples per target. Hatched: not distinguishable from the"
+                " random prompts (95% bootstrap interval)."
             )
+            title = f"Zero-shot prompt transfer on {backbone}\n" + textwrap.fill(details, int(9 * (size + 2.5)))
             transfer_heatmap(ax, matrix, tasks, task_types, title)
+            ax.title.set_fontsize(9)
             fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)

@@ -1,9 +1,19 @@
 """The zero-shot transfer matrix of a backbone: every (source, target) score with relative
-performance, and a summary per target."""
+performance and their intervals, a summary per target, and the same-type vs cross-type test."""
 
 from __future__ import annotations
 
+import numpy as np
+
 BASELINE_ROWS = {"no_prompt": "no prompt", "random_mean": "random prompt"}
+# Per-example results of each baseline (one string of 0/1 per prompt).
+BASELINE_HITS = {"no prompt": "no_prompt_correct", "random prompt": "random_correct"}
+
+
+def _hits(values) -> np.ndarray:
+    """[prompts, examples] 0/1 from one '0110…' string or a list of them."""
+    values = [values] if isinstance(values, str) else values
+    return np.array([[c == "1" for c in v] for v in values], dtype=float)
 
 
 def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
@@ -17,8 +27,10 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
     from .io import read_json
 
     rows = [read_json(f) for f in pair_files]
+    hits = {(r["source"], r["target"]): _hits(r["correct"]) for r in rows}
     for f in baseline_files:
         b = read_json(f)
+        hits |= {(name, b["target"]): _hits(b[key]) for name, key in BASELINE_HITS.items()}
         rows += [
             {
                 "backbone": b["backbone"],
@@ -39,7 +51,69 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
     frame.loc[frame.source_type == frame.target_type, "pair"] = "same-type"
     frame.loc[frame.source == frame.target, "pair"] = "own"
     frame.loc[frame.source_type == "baseline", "pair"] = "baseline"
-    return frame
+    return _with_intervals(frame, hits)
+
+
+def _with_intervals(frame, hits: dict):
+    """95% bootstrap intervals over the validation examples (and seeds) of each row's accuracy,
+    relative performance, and difference from the target's random prompts (paired: the same
+    examples resampled for both)."""
+    from .uncertainty import cell_interval, difference_interval, ratio_interval
+
+    columns = []
+    for row in frame.itertuples():
+        scores = hits[row.source, row.target]
+        cell = cell_interval(scores)
+        _, rel_low, rel_high = ratio_interval(scores, hits[row.target, row.target])
+        vs_random = (
+            (np.nan,) * 3
+            if row.source == "random prompt"
+            else difference_interval(scores, hits["random prompt", row.target])
+        )
+        columns.append(
+            {
+                "accuracy_low": cell["low"],
+                "accuracy_high": cell["high"],
+                "relative_low": rel_low,
+                "relative_high": rel_high,
+                "minus_random": vs_random[0],
+                "minus_random_low": vs_random[1],
+                "minus_random_high": vs_random[2],
+                "seeds": cell["seeds"],
+            }
+        )
+    import pandas as pd
+
+    return pd.concat([frame.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
+
+
+def type_difference(matrix, task_types: dict[str, str]):
+    """Same-type minus cross-type mean relative performance with its interval and permutation
+    p-value (uncertainty.type_difference), as a one-row table."""
+    import pandas as pd
+
+    from .uncertainty import type_difference as test
+
+    tasks = [t for t in task_types if t in set(matrix.target)]
+    grid = matrix.pivot_table(index="source", columns="target", values="relative").reindex(index=tasks, columns=tasks)
+    result = test(grid.to_numpy(), [task_types[t] for t in tasks])
+    pairs = matrix[matrix.pair.isin(["same-type", "cross-type"])].groupby("pair")["relative"].mean()
+    examples = matrix.groupby("target")["examples"].first()
+    return pd.DataFrame(
+        [
+            {
+                "same_type_relative": pairs.get("same-type"),
+                "cross_type_relative": pairs.get("cross-type"),
+                "same_minus_cross": result["difference"],
+                "low": result["low"],
+                "high": result["high"],
+                "p_value": result["p_value"],
+                "tasks": result["tasks"],
+                "seeds": int(matrix[matrix.pair != "baseline"].seeds.max()),
+                "examples_per_target": int(examples.median()),
+            }
+        ]
+    )
 
 
 def transfer_summary(matrix):
@@ -59,6 +133,13 @@ def transfer_summary(matrix):
     )
     table["own_minus_random"] = table.own - table.random_prompt
     table["own_beats_random"] = (table.own_minus_random > 0).astype(int)
+    # Sources whose 95% interval of (accuracy - random prompts') lies above / below zero.
+    sources = matrix[matrix.pair.isin(["own", "same-type", "cross-type"])]
+    table["sources_above_random"] = sources[sources.minus_random_low > 0].groupby("target").size()
+    table["sources_below_random"] = sources[sources.minus_random_high < 0].groupby("target").size()
+    table[["sources_above_random", "sources_below_random"]] = (
+        table[["sources_above_random", "sources_below_random"]].fillna(0).astype(int)
+    )
     pairs = matrix[matrix.pair.isin(["same-type", "cross-type"])]
     rel = pairs.pivot_table(index="target", columns="pair", values="relative", aggfunc="mean")
     table["same_type_relative"] = rel.get("same-type")
@@ -72,6 +153,8 @@ def transfer_summary(matrix):
         "random_prompt": table.random_prompt.mean(),
         "own_minus_random": table.own_minus_random.mean(),
         "own_beats_random": table.own_beats_random.sum(),  # how many tasks
+        "sources_above_random": table.sources_above_random.sum(),  # how many cells
+        "sources_below_random": table.sources_below_random.sum(),
         "same_type_relative": pooled.get("same-type"),
         "cross_type_relative": pooled.get("cross-type"),
     }

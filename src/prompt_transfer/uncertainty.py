@@ -1,0 +1,109 @@
+"""How much of a transfer result is noise: intervals from the validation examples (and from
+training seeds, where there are several), and a test of same-type vs cross-type transfer that
+respects the dependence between cells sharing a source or a target.
+
+Every score here is a mean of per-example scores (1/0 for a correct/wrong class; a metric in
+[0, 1] per example otherwise), kept as an array [seeds, examples]: a cell's scores over the
+same validation examples for each training seed of its source prompt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LEVEL = 0.95
+
+
+def _quantiles(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def _draws(n_seeds: int, n_examples: int, reps: int, rng: np.random.Generator):
+    """Indices of `reps` bootstrap resamples: seeds (only when there are several) and examples."""
+    seeds = rng.integers(0, n_seeds, (reps, n_seeds)) if n_seeds > 1 else np.zeros((reps, 1), dtype=int)
+    return seeds, rng.integers(0, n_examples, (reps, n_examples))
+
+
+def _resampled_means(scores: np.ndarray, seeds: np.ndarray, examples: np.ndarray) -> np.ndarray:
+    """Mean score of each resample: [reps]. scores: [S, N]."""
+    per_seed = scores[:, examples].mean(-1)  # [S, reps]
+    return np.take_along_axis(per_seed.T, seeds, axis=1).mean(-1)
+
+
+def cell_interval(scores, reps: int = 1000, seed: int = 0) -> dict:
+    """Mean over seeds and examples with a bootstrap interval over both, and the interval over
+    seeds alone (of the per-seed means: zero width when the seeds agree; none for one seed)."""
+    scores = np.atleast_2d(np.asarray(scores, dtype=float))
+    seeds, examples = _draws(*scores.shape, reps, np.random.default_rng(seed))
+    low, high = _quantiles(_resampled_means(scores, seeds, examples))
+    per_seed = scores.mean(-1)
+    seed_low, seed_high = _quantiles(per_seed[seeds].mean(-1)) if len(per_seed) > 1 else (np.nan, np.nan)
+    return {
+        "mean": float(scores.mean()),
+        "low": low,
+        "high": high,
+        "seed_low": seed_low,
+        "seed_high": seed_high,
+        "seeds": scores.shape[0],
+        "examples": scores.shape[1],
+    }
+
+
+def difference_interval(scores, reference, reps: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """mean(scores) - mean(reference) with a bootstrap interval; both [*, N] on the same examples,
+    resampled together (paired), so what the two share cancels."""
+    a = np.atleast_2d(np.asarray(scores, dtype=float))
+    b = np.atleast_2d(np.asarray(reference, dtype=float))
+    rng = np.random.default_rng(seed)
+    seeds_a, examples = _draws(a.shape[0], a.shape[1], reps, rng)
+    seeds_b, _ = _draws(b.shape[0], b.shape[1], reps, rng)
+    draws = _resampled_means(a, seeds_a, examples) - _resampled_means(b, seeds_b, examples)
+    return (float(a.mean() - b.mean()), *_quantiles(draws))
+
+
+def ratio_interval(scores, own, reps: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """100 * mean(scores) / mean(own) (relative performance) with a paired bootstrap interval."""
+    a = np.atleast_2d(np.asarray(scores, dtype=float))
+    b = np.atleast_2d(np.asarray(own, dtype=float))
+    rng = np.random.default_rng(seed)
+    seeds_a, examples = _draws(a.shape[0], a.shape[1], reps, rng)
+    seeds_b, _ = _draws(b.shape[0], b.shape[1], reps, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = 100 * _resampled_means(a, seeds_a, examples) / _resampled_means(b, seeds_b, examples)
+    return (float(100 * a.mean() / b.mean()), *_quantiles(draws[np.isfinite(draws)]))
+
+
+def _type_gap(relative: np.ndarray, types: np.ndarray, ids: np.ndarray) -> float:
+    """Mean relative performance of same-type minus cross-type cells among tasks `ids` (a task
+    drawn twice is still one task: its pairs with itself are left out)."""
+    same_task = ids[:, None] == ids[None, :]
+    block = relative[np.ix_(ids, ids)]
+    same_type = (types[ids][:, None] == types[ids][None, :]) & ~same_task
+    cross_type = types[ids][:, None] != types[ids][None, :]
+    if not same_type.any() or not cross_type.any():
+        return np.nan
+    return float(block[same_type].mean() - block[cross_type].mean())
+
+
+def type_difference(relative, types, reps: int = 2000, seed: int = 0) -> dict:
+    """Same-type minus cross-type mean relative performance of a [sources x targets] matrix of
+    the same tasks (diagonal = own prompts, left out).
+
+    Cells sharing a source or a target are not independent, so both the interval and the test
+    move whole tasks: the interval resamples tasks with replacement (each drawn task brings its
+    row and column), the test permutes the type labels among tasks (same type sizes) and
+    compares the observed difference with the permuted ones (two-sided p-value).
+    """
+    relative = np.asarray(relative, dtype=float)
+    types = np.asarray(types)
+    n = len(types)
+    rng = np.random.default_rng(seed)
+    every = np.arange(n)
+    observed = _type_gap(relative, types, every)
+    boot = np.array([_type_gap(relative, types, rng.integers(0, n, n)) for _ in range(reps)])
+    low, high = _quantiles(boot[np.isfinite(boot)])
+    permuted = np.array([_type_gap(relative, rng.permutation(types), every) for _ in range(reps)])
+    p = (1 + np.sum(np.abs(permuted) >= abs(observed) - 1e-12)) / (1 + reps)
+    return {"difference": observed, "low": low, "high": high, "p_value": float(p), "tasks": n}
