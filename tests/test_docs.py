@@ -1,0 +1,54 @@
+"""Every command the README and docs/ show can run after the README's install: the scripts they
+name import only installed modules, and the study files they layer exist and are valid."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import sys
+
+import pytest
+from conftest import REPO
+
+from prompt_transfer.config import main as check_config
+
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+COMMANDS = "\n".join(
+    line for doc in DOCS for line in doc.read_text().splitlines() if "python" in line or "snakemake" in line
+)
+SCRIPTS = sorted(set(re.findall(r"python3? ((?:benchmarks|workflow_scripts)/\w+\.py)", COMMANDS)))
+STUDIES = sorted(set(re.findall(r"--configfile (studies/[\w.-]+\.yaml)", COMMANDS)))
+
+
+def imported_modules(path) -> set[str]:
+    """Top-level names of every module `path` imports, also inside functions."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_docs_name_scripts_and_study_files():
+    assert "benchmarks/speed.py" in SCRIPTS and "studies/smollm2.yaml" in STUDIES
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_the_docs_run_imports_only_installed_modules(script):
+    path = REPO / script
+    assert path.is_file(), script
+    local = {p.stem for p in path.parent.glob("*.py")}
+    missing = {
+        name
+        for name in imported_modules(path) - local - set(sys.stdlib_module_names)
+        if importlib.util.find_spec(name) is None
+    }
+    assert not missing, f"{script} imports {sorted(missing)}, which the install does not provide"
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_every_study_file_the_docs_use_is_valid(study, capsys):
+    assert check_config([str(REPO / "config.yaml"), str(REPO / study)]) == 0, capsys.readouterr().out
