@@ -51,4 +51,5 @@ rule all:
     input:
         layout.HEATMAP,
         expand(layout.SUMMARY, backbone=BACKBONES),
+        expand(layout.PAPER_COMPARISON, backbone=COMPARED),
         layout.BENCHMARKS,

@@ -11,7 +11,14 @@ import os
 import re
 import sys
 
-from prompt_transfer import cross_model, layout, specs, tpt
+from prompt_transfer import (
+    cross_model,
+    layout,
+    paper_comparison,
+    prompt_sources,
+    specs,
+    tpt,
+)
 from prompt_transfer.config import load_config
 from prompt_transfer.errors import ConfigError
 
@@ -19,12 +26,19 @@ try:
     CONFIG = load_config(config)
     tpt.check(CONFIG)
     cross_model.check(CONFIG)
+    prompt_sources.check(CONFIG)
     TPT_STATIC = {b: tpt.static_pairs(CONFIG, b) for b in CONFIG["study"]["backbones"]}
 except ConfigError as error:
     sys.exit(f"error: {error}")
 
 TASKS = CONFIG["study"]["tasks"]
 BACKBONES = CONFIG["study"]["backbones"]
+# Backbones whose task prompts come from a prompt source (config backbones.<b>.prompts), and
+# the rest, whose prompts are trained: rules import_prompt and train_prompt, one each.
+IMPORTED = prompt_sources.imported_backbones(CONFIG)
+TRAINED = prompt_sources.trained_backbones(CONFIG)
+# Study backbones compared with a published table (config backbones.<b>.reference).
+COMPARED = [b for b in BACKBONES if CONFIG["backbones"][b].get("reference")]
 STUDY_TASKS = specs.study_tasks(CONFIG)
 SCRIPTS = os.path.join(workflow.basedir, "workflow_scripts")
 CONDA_ENV = "../envs/workflow.yaml"
@@ -211,5 +225,20 @@ def speedup_table(backbone):
     return []
 
 
-def external_prompts(prompt_set):
-    return CONFIG["indicators"]["external_prompts"][prompt_set]["prompts"]
+def only(names):
+    """A wildcard constraint matching exactly `names`, or nothing when there are none."""
+    return alternation(names) or "(?!)"
+
+
+# --- prompts from a prompt source (rules/train.smk), the published table (rules/transfer.smk) --
+
+
+def imported_prompt_files(wc):
+    source = prompt_sources.backbone_source(CONFIG, wc.backbone)
+    return prompt_sources.input_files(source, wc.task)
+
+
+def external_prompt_arguments(wc):
+    """params.prompts of an external prompt set: name=location of each prompt."""
+    locations = prompt_sources.set_locations(CONFIG, wc.prompt_set)
+    return named_paths(locations, locations.values())

@@ -24,6 +24,8 @@ BASELINES = "results/transfer/{backbone}/baselines/{target}.json"
 MATRIX = "results/transfer/{backbone}/matrix.csv"
 SUMMARY = "results/transfer/{backbone}/summary.csv"
 HEATMAP = "results/heatmap.pdf"
+PAPER_COMPARISON = "results/paper_comparison/{backbone}.csv"  # against a published table
+PAPER_COMPARISON_FIGURE = "results/paper_comparison/{backbone}.pdf"
 
 # transferable prompt tuning: {init} is a task, or a projected prompt's source@from.objective.taskset
 TPT_LOG = "results/tpt/{backbone}/{init}__{target}.csv"
