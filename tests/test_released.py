@@ -180,7 +180,7 @@ def released_run(study, tmp_path_factory, shared_data, released_prompts) -> tupl
     # A small published table: two of the study's tasks as targets, one task the study lacks
     # (imdb) and the authors' random baseline.
     reference = workdir / "reference.csv"
-    rows = [("roberta-base", s, t, 0.5 + 0.1 * i) for i, (s, t) in enumerate(
+    rows = [("roberta-base", s, t, 0.3 + 0.05 * i) for i, (s, t) in enumerate(
         [(s, t) for t in ("sst2", "mnli") for s in ("sst2", "laptop", "mnli", "imdb", "random_prompt")])]  # fmt: skip
     pd.DataFrame(rows, columns=["backbone", "source", "target", "score"]).to_csv(reference, index=False)
     settings = overlay(workdir, "released.yaml", released_study(released_prompts, reference))
@@ -214,6 +214,8 @@ def test_the_comparison_table_and_figure_of_the_released_run(released_run):
     assert status[("laptop", "mnli")] == "both" and status[("imdb", "sst2")] == "reference only"
     assert status[("random_prompt", "mnli")] == "reference only" and status[("random prompt", "mnli")] == "ours only"
     assert status[("sst2", "laptop")] == "ours only"  # laptop is no target of the reference
+    assert table.set_index(["source", "target"]).pair[("imdb", "sst2")] == "same-type"  # a registry task
+    assert table.status.tolist() == sorted(table.status, key=["both", "ours only", "reference only"].index)
     both = table[table.status == "both"]
     assert len(both) == 6 and (both.difference == both.ours - both.theirs).all()
     matrix_ = pd.read_csv(workdir / f"results/transfer/{BACKBONE}/matrix.csv").set_index(["source", "target"])

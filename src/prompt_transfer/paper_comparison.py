@@ -72,9 +72,8 @@ def comparison_table(matrix, reference, task_types: dict[str, str], backbone: st
     theirs = reference.rename(columns={"score": "theirs"})
     theirs["theirs_relative"] = _relative(theirs, "theirs")
     table = pd.merge(ours, theirs, on=["source", "target"], how="outer", indicator=True)
-    table["status"] = table.pop("_merge").map(
-        {"both": "both", "left_only": "ours only", "right_only": "reference only"}
-    )
+    sides = {"both": "both", "left_only": "ours only", "right_only": "reference only"}
+    table["status"] = table.pop("_merge").astype(str).map(sides)
     table["difference"] = table.ours - table.theirs
     table["relative_difference"] = table.ours_relative - table.theirs_relative
     table["pair"] = [_pair(s, t, task_types) for s, t in zip(table.source, table.target)]
@@ -113,7 +112,7 @@ def run_comparison_job(job, matrix_path, reference_path_, out_table, out_figure)
     from .plots import paper_comparison_pdf
 
     reference = read_reference(reference_path_, job.reference)
-    table = comparison_table(pd.read_csv(matrix_path), reference, job.study.types, job.backbone, job.reference)
+    table = comparison_table(pd.read_csv(matrix_path), reference, job.task_types, job.backbone, job.reference)
     stats = agreement(table)
     logging.getLogger(__name__).info("%s vs %s: %s", job.backbone, job.reference, stats)
     write_csv(out_table, table)

@@ -309,8 +309,9 @@ def paper_comparison_pdf(path, table, stats: dict, tasks: list[str], task_types:
     size = 3 + 0.55 * len(tasks)
     with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         fig, axes = plt.subplots(1, 3, figsize=(3 * size + 2, size + 0.8), width_ratios=[1.15, 1.15, 1])
-        titles = {"ours": f"this run: {backbone}", "theirs": f"published: {reference}"}
+        titles = {"ours": f"this run: {backbone}", "theirs": f"published: {reference}\n(grey: not in the table)"}
         for ax, (side, grid) in zip(axes, grids.items()):
+            ax.set_facecolor("0.85")  # cells missing from a table
             sns.heatmap(
                 grid, ax=ax, annot=True, fmt=".0f", cmap="viridis", vmin=low, vmax=high, annot_kws={"size": 7},
                 linewidths=0.3, cbar_kws={"label": "zero-shot accuracy (%)"},
@@ -326,7 +327,9 @@ def paper_comparison_pdf(path, table, stats: dict, tasks: list[str], task_types:
             x=100 * cells.theirs, y=100 * cells.ours, hue=cells.pair, hue_order=["own", "same-type", "cross-type"],
             ax=axes[2],
         )  # fmt: skip
-        axes[2].axline((50, 50), slope=1, color="grey", lw=1, ls="--")
+        axes[2].axline((50, 50), slope=1, color="grey", lw=1, ls="--", label="ours = published")
+        axes[2].set(xlim=(low - 3, high + 3), ylim=(low - 3, high + 3), aspect="equal")
+        axes[2].legend(title="pair")
         axes[2].set(xlabel=f"published accuracy (%), {reference}", ylabel=f"this run's accuracy (%), {backbone}")
         axes[2].set_title(
             f"{stats['cells']} cells in both: Spearman's rho {stats['spearman']:.2f}, "

@@ -286,11 +286,13 @@ class IndicatorsJob(Spec):
 
 @dataclass(frozen=True)
 class ComparisonJob(Spec):
-    """paper_comparison: a backbone's matrix against a published table's `reference` backbone."""
+    """paper_comparison: a backbone's matrix against a published table's `reference` backbone
+    (the figure shows the study's tasks; pairs are typed from every registry task)."""
 
     backbone: str
     reference: str
     study: StudyTasks
+    task_types: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -447,7 +449,8 @@ def import_job(config: dict, backbone_: str, name: str) -> ImportJob:
 
 
 def comparison_job(config: dict, backbone_: str) -> ComparisonJob:
-    return ComparisonJob(backbone_, config["backbones"][backbone_]["reference"]["backbone"], study_tasks(config))
+    reference = config["backbones"][backbone_]["reference"]["backbone"]
+    return ComparisonJob(backbone_, reference, study_tasks(config), task_types(config, list(config["tasks"])))
 
 
 def correlation_job(config: dict) -> CorrelationJob:
