@@ -4,6 +4,8 @@ zero-shot matrix next to a published table (rule paper_comparison)."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -239,3 +241,31 @@ def test_the_released_embedding_indicators_need_no_model(tmp_path, shared_data, 
     assert len(table) == 13 * 13
     assert table.loc[("sst2", "imdb"), "same_type"] == 1.0 and table.loc[("sst2", "mnli"), "same_type"] == 0.0
     assert table.loc[("mnli", "mnli"), "cosine_flat"] == pytest.approx(1.0)
+
+
+@pytest.mark.workflow
+def test_the_released_roberta_base_study_plans_imports_evaluations_and_the_comparison(tmp_path, released_prompts):
+    # The study file expects a checkout of the authors' repository in the working directory.
+    checkout = tmp_path / "Prompt-Transferability" / "Prompt-Transferability-1.0"
+    checkout.mkdir(parents=True)
+    (checkout / "task_prompt_emb").symlink_to(released_prompts)
+    study_file = REPO / "studies" / "released_roberta_base.yaml"  # over config.yaml alone, not the tiny config
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        REPO / "Snakefile",
+        "-d",
+        tmp_path,
+        "-n",
+        "--configfile",
+        study_file,
+    ]
+    planned = subprocess.run(command, capture_output=True, text=True, check=True)
+    counts = pd.Series([rule for rule, _ in jobs(planned.stdout)]).value_counts().to_dict()
+    assert counts == {
+        "prepare_data": 13, "materialize_backbone": 1, "import_prompt": 13, "evaluate_transfer": 169,
+        "evaluate_baselines": 13, "transfer_matrix": 1, "heatmap": 1, "paper_comparison": 1,
+        "collect_benchmarks": 1, "all": 1,
+    }  # fmt: skip
