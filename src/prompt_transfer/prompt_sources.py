@@ -111,8 +111,8 @@ def check(config: dict) -> None:
     """Before any job: every study task of an imported study backbone, and every task of a
     source-backed external prompt set, has its file. ConfigError names the key and the file."""
     problems = []
-    wanted = [(f"backbones.{b}.prompts", backbone_source(config, b), config["study"]["tasks"]) for b in
-              config["study"]["backbones"] if backbone_source(config, b)]  # fmt: skip
+    imported = [b for b in config["study"]["backbones"] if backbone_source(config, b)]
+    wanted = [(f"backbones.{b}.prompts", backbone_source(config, b), config["study"]["tasks"]) for b in imported]
     for name, entry in config["indicators"]["external_prompts"].items():
         if "source" in entry:
             wanted.append((f"indicators.external_prompts.{name}.source", entry["source"], set_tasks(config, name)))
