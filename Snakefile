@@ -54,3 +54,4 @@ rule all:
     input:
         layout.HEATMAP,
         expand(layout.SUMMARY, backbone=BACKBONES),
+        expand(layout.PAPER_COMPARISON, backbone=COMPARED),

@@ -9,7 +9,12 @@ from prompt_transfer.benchmarks import jobs_of
 BENCHMARKED_JOBS = [
     *jobs_of("prepare_data", task=TASKS),
     *jobs_of("materialize_backbone", backbone=BACKBONES),
-    *jobs_of("train_prompt", backbone=BACKBONES, task=TASKS),
+    *jobs_of(
+        "train_prompt", backbone=[b for b in BACKBONES if b in TRAINED], task=TASKS
+    ),
+    *jobs_of(
+        "import_prompt", backbone=[b for b in BACKBONES if b in IMPORTED], task=TASKS
+    ),
     *jobs_of("evaluate_transfer", backbone=BACKBONES, source=TASKS, target=TASKS),
     *jobs_of("evaluate_baselines", backbone=BACKBONES, target=TASKS),
 ]

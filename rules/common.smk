@@ -11,7 +11,14 @@ import os
 import re
 import sys
 
-from prompt_transfer import cross_model, layout, specs, tpt
+from prompt_transfer import (
+    cross_model,
+    layout,
+    paper_comparison,
+    prompt_sources,
+    specs,
+    tpt,
+)
 from prompt_transfer.code_version import code_version
 from prompt_transfer.config import load_study
 from prompt_transfer.errors import ConfigError
@@ -24,6 +31,12 @@ except ConfigError as error:
 
 TASKS = CONFIG["study"]["tasks"]
 BACKBONES = CONFIG["study"]["backbones"]
+# Backbones whose task prompts come from a prompt source (config backbones.<b>.prompts), and
+# the rest, whose prompts are trained: rules import_prompt and train_prompt, one each.
+IMPORTED = prompt_sources.imported_backbones(CONFIG)
+TRAINED = prompt_sources.trained_backbones(CONFIG)
+# Study backbones compared with a published table (config backbones.<b>.reference).
+COMPARED = [b for b in BACKBONES if CONFIG["backbones"][b].get("reference")]
 STUDY_TASKS = specs.study_tasks(CONFIG)
 CONDA_ENV = "../envs/workflow.yaml"
 # A resource of the training rules, not a param: it changes when states are saved, not what is
@@ -217,5 +230,20 @@ def speedup_table(backbone):
     return []
 
 
-def external_prompts(prompt_set):
-    return CONFIG["indicators"]["external_prompts"][prompt_set]["prompts"]
+def only(names):
+    """A wildcard constraint matching exactly `names`, or nothing when there are none."""
+    return alternation(names) or "(?!)"
+
+
+# --- prompts from a prompt source (rules/train.smk), the published table (rules/transfer.smk) --
+
+
+def imported_prompt_files(wc):
+    source = prompt_sources.backbone_source(CONFIG, wc.backbone)
+    return prompt_sources.input_files(source, wc.task)
+
+
+def external_prompt_arguments(wc):
+    """params.prompts of an external prompt set: name=location of each prompt."""
+    locations = prompt_sources.set_locations(CONFIG, wc.prompt_set)
+    return named_paths(locations, locations.values())

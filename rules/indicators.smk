@@ -44,7 +44,7 @@ rule indicators:
 rule external_indicators:
     """Embedding indicators of a prompt set given as files (config indicators.external_prompts); no model."""
     input:
-        lambda wc: [p["path"] for p in external_prompts(wc.prompt_set).values()],
+        lambda wc: prompt_sources.set_input_files(CONFIG, wc.prompt_set),
     output:
         report(
             layout.EXTERNAL_INDICATORS,
@@ -58,7 +58,7 @@ rule external_indicators:
     benchmark:
         benchmark_of("external_indicators", "{prompt_set}")
     wildcard_constraints:
-        prompt_set=alternation(CONFIG["indicators"]["external_prompts"]) or "(?!)",
+        prompt_set=only(CONFIG["indicators"]["external_prompts"]),
     conda:
         CONDA_ENV
     threads: 1
@@ -68,7 +68,7 @@ rule external_indicators:
     params:
         code=code_of("compute_indicators"),
         job=job_spec(specs.external_indicators_job, "prompt_set"),
-        prompts=lambda wc, input: named_paths(external_prompts(wc.prompt_set), input),
+        prompts=external_prompt_arguments,
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/compute_indicators.py"'
         " --job {params.job:q} --prompts {params.prompts} --out {output} --log-file {log}"

@@ -18,6 +18,9 @@ rule train_prompt:
         log_of("train_prompt", "{backbone}/{task}"),
     benchmark:
         benchmark_of("train_prompt", "{backbone}/{task}")
+    # Backbones with a prompt source get their prompts from import_prompt.
+    wildcard_constraints:
+        backbone=only(TRAINED),
     conda:
         CONDA_ENV
     threads: threads_of("train")
@@ -37,3 +40,29 @@ rule train_prompt:
         " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics}"
         " --checkpoint {params.checkpoint} --checkpoint-interval {resources.checkpoint_interval}"
         " --threads {threads} --log-file {log}"
+
+
+rule import_prompt:
+    """One task's prompt from the backbone's prompt source (config backbones.<b>.prompts), no training."""
+    input:
+        model=model(),
+        files=imported_prompt_files,
+    output:
+        layout.PROMPT,
+    log:
+        log_of("import_prompt", "{backbone}/{task}"),
+    benchmark:
+        benchmark_of("import_prompt", "{backbone}/{task}")
+    wildcard_constraints:
+        backbone=only(IMPORTED),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **LIGHT,
+    params:
+        code=code_of("import_prompt"),
+        job=job_spec(specs.import_job, "backbone", "task"),
+    shell:
+        'python "$PROMPT_TRANSFER_SCRIPTS/import_prompt.py"'
+        " --job {params.job:q} --model {input.model} --out {output} --log-file {log}"

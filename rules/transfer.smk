@@ -127,3 +127,41 @@ rule heatmap:
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/plot_heatmap.py"'
         " --job {params.job:q} --matrices {params.matrices} --out {output} --log-file {log}"
+
+
+rule paper_comparison:
+    """A backbone's zero-shot matrix against the published table of its reference backbone."""
+    input:
+        matrix=layout.MATRIX,
+        reference=lambda wc: paper_comparison.reference_path(CONFIG, wc.backbone),
+    output:
+        table=report(
+            layout.PAPER_COMPARISON,
+            caption="../report/paper_comparison_table.rst",
+            category="Zero-shot transfer",
+            subcategory="{backbone}",
+            labels={"table": "against the paper"},
+        ),
+        figure=report(
+            layout.PAPER_COMPARISON_FIGURE,
+            caption="../report/paper_comparison_figure.rst",
+            category="Zero-shot transfer",
+            subcategory="{backbone}",
+            labels={"figure": "against the paper"},
+        ),
+    log:
+        log_of("paper_comparison", "{backbone}"),
+    wildcard_constraints:
+        backbone=only(COMPARED),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **LIGHT,
+    params:
+        code=code_of("paper_comparison"),
+        job=job_spec(specs.comparison_job, "backbone"),
+    shell:
+        'python "$PROMPT_TRANSFER_SCRIPTS/paper_comparison.py"'
+        " --job {params.job:q} --matrix {input.matrix}"
+        " --reference {input.reference} --table {output.table} --figure {output.figure} --log-file {log}"

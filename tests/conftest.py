@@ -20,6 +20,8 @@ from prompt_transfer.specs import Backbone, Evaluation, Task, Training, TrainJob
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("PROMPT_TRANSFER_DATA", REPO.parent / "shared" / "data")).resolve()
+# The authors' released prompts and zero-shot table (Su et al. 2022), as ../shared/reference holds them.
+SHARED_REFERENCE = Path(os.environ.get("PROMPT_TRANSFER_REFERENCE", REPO.parent / "shared" / "reference")).resolve()
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
 
 
@@ -28,6 +30,15 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "sst2" / "train.jsonl").is_file():
         pytest.fail(f"offline task data not found at {SHARED_DATA} (set PROMPT_TRANSFER_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def released_prompts() -> Path:
+    """The authors' task_prompt_emb folder (../shared/reference/released, README there)."""
+    folder = SHARED_REFERENCE / "released" / "task_prompt_emb"
+    if not (folder / "SST2PromptRoberta" / "task_prompt").is_file():
+        pytest.fail(f"the authors' released prompts not found under {SHARED_REFERENCE} (set PROMPT_TRANSFER_REFERENCE)")
+    return folder
 
 
 def read_rows(path: Path, n: int) -> list[dict]:

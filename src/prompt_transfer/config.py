@@ -141,11 +141,12 @@ def _cross_check(config: dict) -> None:
 def load_study(raw: dict) -> dict:
     """load_config and the checks of the stages that read other parts of the config: what the
     workflow does before planning any job."""
-    from . import cross_model, tpt
+    from . import cross_model, prompt_sources, tpt
 
     config = load_config(raw)
     tpt.check(config)
     cross_model.check(config)
+    prompt_sources.check(config)
     return config
 
 

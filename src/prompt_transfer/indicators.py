@@ -349,12 +349,18 @@ def run_indicators_job(
 ) -> pd.DataFrame:
     """The indicators rules: read prompts (and activations), write the pair table. Prompts
     from elsewhere may need hidden_size (to unflatten [1, L*d] files) and skip_rows (leading
-    rows dropped)."""
+    rows dropped); prompts of a source are read by its layout's reader."""
+    from . import prompt_sources
     from .io import load_tensors, write_csv
     from .prompts import load_prompt
 
+    def read(path):
+        if job.layout is None:
+            return load_prompt(path, job.hidden_size)[0]
+        return prompt_sources.read(job.layout, path, job.hidden_size)[0]
+
     skip = job.skip_rows or 0
-    prompts = {name: load_prompt(path, job.hidden_size)[0][skip:] for name, path in prompt_files.items()}
+    prompts = {name: read(path)[skip:] for name, path in prompt_files.items()}
     activations = (
         {name: load_tensors(path)[0]["activations"] for name, path in neuron_files.items()} if neuron_files else None
     )

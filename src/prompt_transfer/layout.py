@@ -25,6 +25,8 @@ MATRIX = "results/transfer/{backbone}/matrix.csv"
 SUMMARY = "results/transfer/{backbone}/summary.csv"
 TYPE_DIFFERENCE = "results/transfer/{backbone}/type_difference.csv"
 HEATMAP = "results/heatmap.pdf"
+PAPER_COMPARISON = "results/paper_comparison/{backbone}.csv"  # against a published table
+PAPER_COMPARISON_FIGURE = "results/paper_comparison/{backbone}.pdf"
 
 # transferable prompt tuning: {init} is a task, or a projected prompt's source@from.objective.taskset
 TPT_LOG = "results/tpt/{backbone}/{init}__{target}.csv"

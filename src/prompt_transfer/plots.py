@@ -311,3 +311,55 @@ def run_heatmap_job(job, matrices: list[tuple[str, str]], out) -> None:
 def run_tpt_curves_job(job, tables: list[tuple[str, str]], out) -> None:
     """The tpt_curves rule. tables: (backbone, speedup.csv)."""
     tpt_curves_pdf(out, _read_tables(tables), job.tasks, job.types)
+
+
+def _accuracy_grid(table, column: str, tasks: list[str], task_types: dict[str, str]):
+    order = ordered_by_type(tasks, task_types)
+    return 100 * table.pivot_table(index="source", columns="target", values=column).reindex(index=order, columns=order)
+
+
+def paper_comparison_pdf(path, table, stats: dict, tasks: list[str], task_types: dict[str, str]) -> None:
+    """The run's and the published zero-shot accuracy of the study's tasks side by side (one colour
+    scale; a blank cell is missing from that table), and one against the other."""
+    backbone, reference = table.backbone.iloc[0], table.reference_backbone.iloc[0]
+    grids = {side: _accuracy_grid(table, side, tasks, task_types) for side in ("ours", "theirs")}
+    low = min(float(g.min().min()) for g in grids.values() if g.notna().any().any())
+    high = max(float(g.max().max()) for g in grids.values() if g.notna().any().any())
+    size = 3 + 0.55 * len(tasks)
+    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+        fig, axes = plt.subplots(1, 3, figsize=(3 * size + 2, size + 0.8), width_ratios=[1.15, 1.15, 1])
+        titles = {"ours": f"this run: {backbone}", "theirs": f"published: {reference}\n(grey: not in the table)"}
+        for ax, (side, grid) in zip(axes, grids.items()):
+            ax.set_facecolor("0.85")  # cells missing from a table
+            sns.heatmap(
+                grid, ax=ax, annot=True, fmt=".0f", cmap="viridis", vmin=low, vmax=high, annot_kws={"size": 7},
+                linewidths=0.3, cbar_kws={"label": "zero-shot accuracy (%)"},
+            )  # fmt: skip
+            for edge in _group_edges(list(grid.columns), task_types):
+                ax.axhline(edge, color="white", lw=2.5)
+                ax.axvline(edge, color="white", lw=2.5)
+            ax.set(xlabel="target task (evaluated)", ylabel="source prompt", title=titles[side])
+            ax.tick_params(axis="x", labelrotation=45)
+            plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        cells = table[(table.status == "both") & table.pair.isin(["own", "same-type", "cross-type"])]
+        sns.scatterplot(
+            x=100 * cells.theirs, y=100 * cells.ours, hue=cells.pair, hue_order=["own", "same-type", "cross-type"],
+            ax=axes[2],
+        )  # fmt: skip
+        axes[2].axline((50, 50), slope=1, color="grey", lw=1, ls="--", label="ours = published")
+        axes[2].set(xlim=(low - 3, high + 3), ylim=(low - 3, high + 3), aspect="equal")
+        axes[2].legend(title="pair")
+        axes[2].set(xlabel=f"published accuracy (%), {reference}", ylabel=f"this run's accuracy (%), {backbone}")
+        axes[2].set_title(
+            f"{stats['cells']} cells in both: Spearman's rho {stats['spearman']:.2f}, "
+            f"mean |difference| {stats['mean_abs_difference']:.1f} points\n"
+            f"relative perf. same-type: ours {stats['same-type_ours_relative']:.0f}%, "
+            f"published {stats['same-type_theirs_relative']:.0f}%\n"
+            f"cross-type: ours {stats['cross-type_ours_relative']:.0f}%, "
+            f"published {stats['cross-type_theirs_relative']:.0f}%",
+            fontsize=9,
+        )
+        fig.suptitle(f"Zero-shot transfer: {backbone} against the published {reference} table (validation accuracy)")
+        fig.tight_layout()
+        pdf.savefig(fig)
+        plt.close(fig)

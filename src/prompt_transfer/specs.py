@@ -20,6 +20,8 @@ import types
 import typing
 from dataclasses import dataclass, field
 
+from .prompt_sources import backbone_source, locate, set_tasks
+
 
 class Spec:
     """JSON round trip of a (nested) spec dataclass."""
@@ -260,14 +262,37 @@ class TaskProjectorJob(ProjectorJob):
 
 
 @dataclass(frozen=True)
+class ImportJob(Spec):
+    """import_prompt: one task's prompt read from a prompt source (prompt_sources.LAYOUTS)."""
+
+    backbone: str
+    task: str
+    layout: str
+    location: str  # the file (or id) the layout's reader takes
+
+
+@dataclass(frozen=True)
 class IndicatorsJob(Spec):
-    """indicators and external_indicators (prompts from files: hidden_size, skip_rows)."""
+    """indicators and external_indicators (prompts from files: hidden_size, skip_rows, and the
+    layout of a prompt source; None reads this project's files and torch files)."""
 
     task_types: dict[str, str | None]
     layer_group_size: int
     hidden_size: int | None = None
     skip_rows: int | None = None
     backbone: str | None = None
+    layout: str | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonJob(Spec):
+    """paper_comparison: a backbone's matrix against a published table's `reference` backbone
+    (the figure shows the study's tasks; pairs are typed from every registry task)."""
+
+    backbone: str
+    reference: str
+    study: StudyTasks
+    task_types: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -406,8 +431,24 @@ def indicators_job(config: dict, backbone_: str) -> IndicatorsJob:
 def external_indicators_job(config: dict, prompt_set: str) -> IndicatorsJob:
     """Prompts from files: each one's type is its own, else that of the registry task of its name."""
     entry = config["indicators"]["external_prompts"][prompt_set]
-    types_ = {name: p["type"] or config["tasks"].get(name, {}).get("type") for name, p in entry["prompts"].items()}
-    return IndicatorsJob(types_, config["indicators"]["layer_group_size"], entry["hidden_size"], entry["skip_rows"])
+    own = {name: p["type"] for name, p in entry.get("prompts", {}).items()}
+    types_ = {
+        name: own.get(name) or config["tasks"].get(name, {}).get("type") for name in set_tasks(config, prompt_set)
+    }
+    layout = entry["source"]["layout"] if "source" in entry else None
+    return IndicatorsJob(
+        types_, config["indicators"]["layer_group_size"], entry["hidden_size"], entry["skip_rows"], layout=layout
+    )
+
+
+def import_job(config: dict, backbone_: str, name: str) -> ImportJob:
+    source = backbone_source(config, backbone_)
+    return ImportJob(backbone_, name, source["layout"], locate(source, name))
+
+
+def comparison_job(config: dict, backbone_: str) -> ComparisonJob:
+    reference = config["backbones"][backbone_]["reference"]["backbone"]
+    return ComparisonJob(backbone_, reference, study_tasks(config), task_types(config, list(config["tasks"])))
 
 
 def correlation_job(config: dict) -> CorrelationJob:

@@ -1,0 +1,178 @@
+"""Prompts trained elsewhere as a prompt source: a folder (or ids) in another project's layout,
+read into this project's prompt files without training.
+
+A source is a config entry {layout, path, suffix, locations}: `backbones.<b>.prompts` gives a
+backbone's task prompts (rule import_prompt writes layout.PROMPT from it instead of
+train_prompt), and a set of `indicators.external_prompts` may name one for model-free
+indicators. Each layout is one entry of LAYOUTS: where a task's prompt is (`locate`) and how it
+is read (`read`, to a [L, d] float tensor and a dict of facts about it). Adding a layout is one
+reader, one LAYOUTS entry and one value of the schema's `prompt_source.layout` enum.
+
+Free of torch at import: the workflow locates files while it plans the DAG.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import ConfigError, PromptShapeError
+
+
+@dataclass(frozen=True)
+class Layout:
+    locate: Callable[[dict, str], str]  # (source entry, task) -> the location `read` takes
+    read: Callable[[str, int | None], tuple]  # (location, expected width or None) -> (tensor [L, d], facts)
+    files: bool  # locations are local files: checked before any job runs, and inputs of the jobs
+
+
+# --- su2022: Su et al. (NAACL 2022), thunlp/Prompt-Transferability, task_prompt_emb/ ----------------
+
+
+def _folder_key(name: str) -> str:
+    """The authors' task folders are this project's names without '_', in their own case
+    (SST2, tweetevalsentiment, ethicsdeontology)."""
+    return name.replace("_", "").lower()
+
+
+def su2022_locate(source: dict, task: str) -> str:
+    """<path>/<Task><suffix>/task_prompt, the task folder matched to `task` case-insensitively
+    and without '_' (or the folder `locations` names)."""
+    root, suffix = source["path"], source["suffix"]
+    folder = source["locations"].get(task)
+    if folder is None:
+        matches = [
+            f[: -len(suffix)]
+            for f in _listdir(root)
+            if f.endswith(suffix) and _folder_key(f[: -len(suffix)]) == _folder_key(task)
+        ]
+        if len(matches) != 1:
+            found = "no folder" if not matches else f"folders {', '.join(sorted(matches))}"
+            raise ConfigError(
+                f"{root}: {found} <Task>{suffix} for task {task!r} (name it under locations: {{{task}: <Task>}})"
+            )
+        (folder,) = matches
+    return os.path.join(root, folder + suffix, "task_prompt")
+
+
+def _listdir(root: str) -> list[str]:
+    try:
+        return os.listdir(root)
+    except OSError as e:
+        raise ConfigError(f"cannot read the folder {root} ({e.strerror})") from None
+
+
+def read_su2022(location: str, expected_hidden_size: int | None) -> tuple:
+    """A torch-saved [L, d] tensor, loaded weights-only; its width must be the backbone's."""
+    from .prompts import load_prompt
+
+    prompt, _ = load_prompt(location)
+    if expected_hidden_size is not None and prompt.shape[1] != expected_hidden_size:
+        raise PromptShapeError(
+            f"{location}: prompt of shape {list(prompt.shape)} does not fit this backbone (width {expected_hidden_size})"
+        )
+    return prompt, {"layout": "su2022", "file": os.path.abspath(location), "shape": list(prompt.shape)}
+
+
+LAYOUTS = {"su2022": Layout(su2022_locate, read_su2022, files=True)}
+
+
+# --- sources in the config --------------------------------------------------------------------
+
+
+def backbone_source(config: dict, backbone: str) -> dict | None:
+    """The prompt source of `backbone` (config backbones.<b>.prompts), or None: trained here."""
+    return config["backbones"][backbone].get("prompts")
+
+
+def imported_backbones(config: dict) -> list[str]:
+    return [b for b in config["backbones"] if backbone_source(config, b)]
+
+
+def trained_backbones(config: dict) -> list[str]:
+    return [b for b in config["backbones"] if not backbone_source(config, b)]
+
+
+def locate(source: dict, task: str) -> str:
+    return LAYOUTS[source["layout"]].locate(source, task)
+
+
+def input_files(source: dict, task: str) -> list[str]:
+    """The files a job reads for `task`'s prompt (none for ids a reader fetches itself)."""
+    return [locate(source, task)] if LAYOUTS[source["layout"]].files else []
+
+
+def read(source_layout: str, location: str, expected_hidden_size: int | None = None) -> tuple:
+    return LAYOUTS[source_layout].read(location, expected_hidden_size)
+
+
+def check(config: dict) -> None:
+    """Before any job: every study task of an imported study backbone, and every task of a
+    source-backed external prompt set, has its file. ConfigError names the key and the file."""
+    problems = []
+    imported = [b for b in config["study"]["backbones"] if backbone_source(config, b)]
+    wanted = [(f"backbones.{b}.prompts", backbone_source(config, b), config["study"]["tasks"]) for b in imported]
+    for name, entry in config["indicators"]["external_prompts"].items():
+        if "source" in entry:
+            wanted.append((f"indicators.external_prompts.{name}.source", entry["source"], set_tasks(config, name)))
+    for key, source, tasks in wanted:
+        for task in tasks:
+            try:
+                for path in input_files(source, task):
+                    if not os.path.isfile(path):
+                        problems.append(f"{key}: no prompt for task {task!r}: {path} does not exist")
+            except ConfigError as e:
+                problems.append(f"{key}: {e}")
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def set_tasks(config: dict, prompt_set: str) -> list[str]:
+    """The prompts of an external set: its files by name, or its source's tasks (default study.tasks)."""
+    entry = config["indicators"]["external_prompts"][prompt_set]
+    if "source" in entry:
+        return entry["tasks"] or config["study"]["tasks"]
+    return list(entry["prompts"])
+
+
+def set_locations(config: dict, prompt_set: str) -> dict[str, str]:
+    """name -> location of every prompt of an external set."""
+    entry = config["indicators"]["external_prompts"][prompt_set]
+    if "source" in entry:
+        return {t: locate(entry["source"], t) for t in set_tasks(config, prompt_set)}
+    return {name: p["path"] for name, p in entry["prompts"].items()}
+
+
+def set_input_files(config: dict, prompt_set: str) -> list[str]:
+    """The files the indicators job of an external set reads."""
+    entry = config["indicators"]["external_prompts"][prompt_set]
+    if "source" in entry and not LAYOUTS[entry["source"]["layout"]].files:
+        return []
+    return list(set_locations(config, prompt_set).values())
+
+
+# --- the import_prompt job --------------------------------------------------------------------
+
+
+def model_hidden_size(manifest_path) -> int:
+    """The backbone's embedding width from its HF config.json, without loading weights."""
+    from .io import read_json
+
+    config = read_json(os.path.join(read_json(manifest_path)["path"], "config.json"))
+    for key in ("hidden_size", "d_model", "n_embd"):
+        if key in config:
+            return int(config[key])
+    raise ConfigError(f"{manifest_path}: its config.json names no hidden size (hidden_size, d_model)")
+
+
+def run_import_job(job, manifest_path, out, threads=None) -> None:
+    """Rule import_prompt: one task's prompt from a source, checked against the backbone's width,
+    written as this project's prompt file with where it came from."""
+    import logging
+
+    from .prompts import save_prompt
+
+    prompt, facts = read(job.layout, job.location, model_hidden_size(manifest_path))
+    logging.getLogger(__name__).info("%s: %s prompt of shape %s", job.task, job.layout, list(prompt.shape))
+    save_prompt(out, prompt, {"backbone": job.backbone, "task": job.task, "source": facts})
