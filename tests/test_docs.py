@@ -50,5 +50,10 @@ def test_every_script_the_docs_run_imports_only_installed_modules(script):
 
 
 @pytest.mark.parametrize("study", STUDIES)
-def test_every_study_file_the_docs_use_is_valid(study, capsys):
+def test_every_study_file_the_docs_use_is_valid(study, capsys, tmp_path, monkeypatch, released_prompts):
+    # Where the README says to clone the authors' repository: their prompts, in their layout.
+    checkout = tmp_path / "Prompt-Transferability" / "Prompt-Transferability-1.0"
+    checkout.mkdir(parents=True)
+    (checkout / "task_prompt_emb").symlink_to(released_prompts)
+    monkeypatch.chdir(tmp_path)
     assert check_config([str(REPO / "config.yaml"), str(REPO / study)]) == 0, capsys.readouterr().out

@@ -124,8 +124,8 @@ def check(config: dict) -> None:
                         problems.append(f"{key}: no prompt for task {task!r}: {path} does not exist")
             except ConfigError as e:
                 problems.append(f"{key}: {e}")
-    if problems:
-        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+    if problems:  # a missing folder is one problem, not one per task
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in dict.fromkeys(problems)))
 
 
 def set_tasks(config: dict, prompt_set: str) -> list[str]:
