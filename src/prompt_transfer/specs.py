@@ -108,9 +108,9 @@ class Task(Spec):
 
 @dataclass(frozen=True)
 class Sampling(Spec):
-    train_size: int
+    train_size: int | None  # None: the whole split
     dev_size: int
-    validation_size: int
+    validation_size: int | None
     seed: int
 
 
