@@ -104,6 +104,7 @@ class Task(Spec):
     labels: list[str]
     label_words: list  # per label: a word, or a list of alternatives
     templates: dict[str, str] = field(default_factory=dict)  # this family's and "default"
+    target_tokens: int | None = None  # seq2seq: tokens of the label word the authors' loss trains on
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,8 @@ def family(config: dict, backbone: str) -> str:
 def task(config: dict, name: str, family_: str) -> Task:
     entry = config["tasks"][name]
     templates = {k: v for k, v in entry["templates"].items() if k in (family_, "default")}
-    return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates)
+    target_tokens = entry.get("target_tokens") if family_ == "seq2seq" else None
+    return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates, target_tokens)
 
 
 def backbone(config: dict, name: str) -> Backbone:

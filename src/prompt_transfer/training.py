@@ -85,9 +85,8 @@ def train_prompt(
 
     def loss_of(items):
         batch = scorer.collate(items).to(runtime.device)
-        with runtime.autocast():
-            logits = scorer.logits(prompt, batch)
-        return F.cross_entropy(logits.float(), batch.labels), len(batch)
+        with runtime.autocast(), scorer.training_forward():
+            return scorer.loss(prompt, batch), len(batch)
 
     result = loop.train(
         {"prompt": prompt},
@@ -187,6 +186,7 @@ def run_train_job(
         "train_examples": len(train),
         "dev_examples": len(dev),
         "init": init_info,
+        "scored_labels": scorer.scored_labels(),
         "settings": settings.to_dict(),
         "runtime": runtime.describe(),
     }

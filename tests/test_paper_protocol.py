@@ -1,0 +1,158 @@
+"""The authors' protocol as options: their RoBERTa input layout, their T5 templates and loss."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import TINY_LABEL_WORDS, sst2_rows  # noqa: F401  (fixture)
+from prompt_transfer.scorers import make_scorer
+from prompt_transfer.specs import Task
+
+PROMPT_LENGTH = 100  # the authors' prompt length: their text positions start at 102
+
+
+@pytest.fixture(scope="module")
+def tiny_roberta(shared_data):
+    """A random 2-layer RobertaForMaskedLM (pad id 1, as RoBERTa's: positions count from 2)."""
+    import transformers as tf
+
+    from prompt_transfer.backbones import build_tiny_tokenizer, corpus_words
+
+    words = [w for w, _ in corpus_words([shared_data / "sst2" / "train.jsonl"]).most_common(500)]
+    tokenizer = build_tiny_tokenizer(words + TINY_LABEL_WORDS, "mlm")
+    torch.manual_seed(0)
+    config = tf.RobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=PROMPT_LENGTH + 2 + 160, pad_token_id=1, hidden_dropout_prob=0.3,
+        attention_probs_dropout_prob=0.0,
+    )  # fmt: skip
+    model = tf.RobertaForMaskedLM(config)
+    model.requires_grad_(False)
+    model.eval()
+    return model, tokenizer
+
+
+def authors_scorer(model, tokenizer):
+    task = Task("sst2", "sentiment", ["negative", "positive"], ["negative", "positive"])
+    return make_scorer("mlm", model, tokenizer, task, 64, {"layout": "authors"})
+
+
+def reference_embeddings(model, tokenizer, prompt, ids):
+    """The authors' embedding layer, written from their formulas (`modelling_roberta.py`):
+    slot 0 = the <mask> word embedding, zero position embedding on the 100 prompt slots, text
+    position ids from 102, token type 0, LayerNorm, no dropout."""
+    emb = model.roberta.embeddings
+    slots = prompt.clone()
+    slots[0] = emb.word_embeddings.weight[tokenizer.mask_token_id]
+    inputs = torch.cat([slots, emb.word_embeddings(ids)])
+    text_positions = torch.arange(102, 102 + len(ids))
+    positions = torch.cat([torch.zeros(PROMPT_LENGTH, inputs.shape[1]), emb.position_embeddings(text_positions)])
+    return emb.LayerNorm(inputs + positions + emb.token_type_embeddings.weight[0])
+
+
+def reference_hidden(model, embeddings: torch.Tensor) -> torch.Tensor:
+    """The unmodified encoder run on the given embedding output (the embedding module bypassed)."""
+    emb = model.roberta.embeddings
+    original = emb.forward
+    emb.forward = lambda *args, **kwargs: embeddings.unsqueeze(0)
+    try:
+        n = embeddings.shape[0]
+        return model.roberta(
+            input_ids=torch.zeros(1, n, dtype=torch.long), attention_mask=torch.ones(1, n)
+        ).last_hidden_state[0]
+    finally:
+        emb.forward = original
+
+
+def one_example(scorer, rows):
+    items = scorer.encode(rows[:1])
+    return items, scorer.collate(items)
+
+
+def test_authors_layout_equals_the_reference_computation(tiny_roberta, sst2_rows):
+    model, tokenizer = tiny_roberta
+    scorer = authors_scorer(model, tokenizer)
+    items, batch = one_example(scorer, sst2_rows)
+    assert tokenizer.mask_token_id not in items[0].ids  # the mask lives in prompt slot 0, not in the text
+    prompt = torch.randn(PROMPT_LENGTH, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected_hidden = reference_hidden(model, reference_embeddings(model, tokenizer, prompt, batch.ids[0]))
+        hidden = scorer._authors_hidden(prompt, batch)[0]
+        torch.testing.assert_close(hidden, expected_hidden, rtol=1e-5, atol=1e-5)
+        # read-out at position 0 (the mask slot), MLM head at the label words' ids
+        expected = model.lm_head(expected_hidden[:1])[:, scorer.label_token_ids]
+        torch.testing.assert_close(scorer.logits(prompt, batch), expected, rtol=1e-5, atol=1e-5)
+        # prompt row 0's value is never used
+        other = prompt.clone()
+        other[0] = 100.0
+        torch.testing.assert_close(scorer.logits(other, batch), scorer.logits(prompt, batch))
+
+
+def test_authors_layout_gradients_reach_all_prompt_rows_as_in_their_code(tiny_roberta, sst2_rows):
+    """Their `.data` write keeps autograd's path to row 0: row 0 gets the gradient of position 0."""
+    model, tokenizer = tiny_roberta
+    scorer = authors_scorer(model, tokenizer)
+    _, batch = one_example(scorer, sst2_rows)
+    init = torch.randn(PROMPT_LENGTH, 32, generator=torch.Generator().manual_seed(2))
+    prompt = init.clone().requires_grad_(True)
+    scorer.loss(prompt, batch).backward()
+    assert (prompt.grad.abs().sum(1) > 0).all()  # all 100 rows, row 0 included
+
+    # reference: the gradient of the loss with respect to the embedding input at each slot
+    emb = model.roberta.embeddings
+    slots = init.clone()
+    slots[0] = emb.word_embeddings.weight[tokenizer.mask_token_id]
+    slots.requires_grad_(True)
+    inputs = torch.cat([slots, emb.word_embeddings(batch.ids[0])])
+    positions = torch.cat(
+        [torch.zeros(PROMPT_LENGTH, 32), emb.position_embeddings(torch.arange(102, 102 + batch.ids.shape[1]))]
+    )
+    hidden = reference_hidden(model, emb.LayerNorm(inputs + positions + emb.token_type_embeddings.weight[0]))
+    logits = model.lm_head(hidden[:1])[:, scorer.label_token_ids]
+    torch.nn.functional.cross_entropy(logits, batch.labels).backward()
+    torch.testing.assert_close(prompt.grad, slots.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_authors_layout_trains_with_encoder_dropout_and_no_embedding_dropout(tiny_roberta, sst2_rows):
+    model, tokenizer = tiny_roberta
+    scorer = authors_scorer(model, tokenizer)
+    _, batch = one_example(scorer, sst2_rows)
+    prompt = torch.randn(PROMPT_LENGTH, 32, generator=torch.Generator().manual_seed(3))
+    layer_inputs = []
+    first_layer = model.roberta.encoder.layer[0]
+    handle = first_layer.register_forward_pre_hook(
+        lambda module, args, kwargs: layer_inputs.append((args[0] if args else kwargs["hidden_states"]).detach()),
+        with_kwargs=True,
+    )
+    try:
+        with torch.no_grad(), scorer.training_forward():
+            assert model.training
+            a, b = scorer.logits(prompt, batch), scorer.logits(prompt, batch)
+    finally:
+        handle.remove()
+    assert not model.training  # back to eval after the training step
+    assert not torch.equal(a, b)  # the encoder's dropout was active
+    expected = reference_embeddings(model, tokenizer, prompt, batch.ids[0])
+    for embedded in layer_inputs:  # ... but not on the embeddings
+        torch.testing.assert_close(embedded[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_default_layout_is_unchanged_mask_after_prompt(tiny_roberta, sst2_rows):
+    model, tokenizer = tiny_roberta
+    task = Task("sst2", "sentiment", ["negative", "positive"], ["negative", "positive"])
+    scorer = make_scorer("mlm", model, tokenizer, task, 64)
+    items = scorer.encode(sst2_rows[:1])
+    assert items[0].ids[0] == tokenizer.mask_token_id and items[0].read_index == 0
+    with scorer.training_forward():
+        assert not model.training
+
+
+def test_label_token_ids_can_be_given_and_are_recorded(tiny_roberta):
+    model, tokenizer = tiny_roberta
+    task = Task("ethics_justice", "ethics", ["unreasonable", "reasonable"], [7, "positive"])
+    scorer = make_scorer("mlm", model, tokenizer, task, 64, {"layout": "authors"})
+    scored = scorer.scored_labels()
+    assert scored["unreasonable"]["token_ids"] == [7]
+    assert scored["unreasonable"]["tokens"] == tokenizer.convert_ids_to_tokens([7])
+    assert scored["reasonable"] == {"token_ids": [tokenizer.convert_tokens_to_ids("positive")], "tokens": ["positive"]}
