@@ -156,3 +156,44 @@ def test_label_token_ids_can_be_given_and_are_recorded(tiny_roberta):
     assert scored["unreasonable"]["token_ids"] == [7]
     assert scored["unreasonable"]["tokens"] == tokenizer.convert_ids_to_tokens([7])
     assert scored["reasonable"] == {"token_ids": [tokenizer.convert_tokens_to_ids("positive")], "tokens": ["positive"]}
+
+
+# --- budgets and initialisation ----------------------------------------------------------------
+
+
+def test_an_epoch_budget_becomes_steps_with_one_evaluation_per_epoch():
+    import dataclasses
+
+    from conftest import TINY_TRAINING
+    from prompt_transfer.training import loop_settings, with_step_budget
+
+    assert with_step_budget(TINY_TRAINING, 1000) is TINY_TRAINING  # no epochs: max_steps as set
+    # SST-2 on roberta-base: 67,349 rows, batch 16, 76 epochs -> 4,209 steps per epoch
+    paper = dataclasses.replace(TINY_TRAINING, epochs=76, batch_size=16, adam_eps=1e-6, grad_clip=0.0)
+    budget = with_step_budget(paper, 67_349)
+    assert (budget.max_steps, budget.eval_interval) == (76 * 4_209, 4_209)
+    assert with_step_budget(dataclasses.replace(paper, epochs=3), 10).max_steps == 3  # fewer rows than a batch
+    assert (loop_settings(budget).adam_eps, loop_settings(budget).grad_clip) == (1e-6, 0.0)
+    assert loop_settings(TINY_TRAINING).adam_eps == 1e-8
+
+
+def test_shared_init_starts_every_task_of_a_backbone_from_one_prompt(tiny_backbones):
+    import dataclasses
+
+    from conftest import TINY, TINY_TRAINING
+    from prompt_transfer.specs import TrainJob
+    from prompt_transfer.training import initial_prompt
+
+    model, tokenizer = tiny_backbones["embedding"]
+    sst2 = Task("sst2", "sentiment", ["negative", "positive"], ["bad", "good"])
+    imdb = Task("imdb", "sentiment", ["neg", "pos"], ["bad", "good"])
+    scorer = make_scorer("embedding", model, tokenizer, sst2, 32)
+
+    def init(task, settings, backbone=TINY):
+        return initial_prompt(TrainJob(backbone, task, settings), scorer)[0]
+
+    shared = dataclasses.replace(TINY_TRAINING, shared_init=True)
+    torch.testing.assert_close(init(sst2, shared), init(imdb, shared))
+    assert not torch.equal(init(sst2, TINY_TRAINING), init(imdb, TINY_TRAINING))  # the default: one per task
+    other_backbone = dataclasses.replace(TINY, name="tiny-2")
+    assert not torch.equal(init(sst2, shared), init(sst2, shared, other_backbone))

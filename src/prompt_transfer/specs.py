@@ -133,6 +133,9 @@ class Training(Spec):
     grad_clip: float
     seed: int
     precision: str  # auto | bf16 | fp32
+    epochs: int | None = None  # set: max_steps and eval_interval come from the training split's size
+    adam_eps: float | None = None  # None: torch's default, 1e-8
+    shared_init: bool | None = None  # True: every task of the backbone starts from one prompt
 
 
 @dataclass(frozen=True)
