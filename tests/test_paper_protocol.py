@@ -197,3 +197,24 @@ def test_shared_init_starts_every_task_of_a_backbone_from_one_prompt(tiny_backbo
     assert not torch.equal(init(sst2, TINY_TRAINING), init(imdb, TINY_TRAINING))  # the default: one per task
     other_backbone = dataclasses.replace(TINY, name="tiny-2")
     assert not torch.equal(init(sst2, shared), init(sst2, shared, other_backbone))
+
+
+def test_the_authors_uniform_random_baseline_sits_next_to_the_default_one(tmp_path):
+    from prompt_transfer.io import write_json
+    from prompt_transfer.transfer import transfer_matrix, transfer_summary
+
+    types = {"a": "x", "b": "x"}
+    pairs, baselines = [], []
+    for target in types:
+        for source in types:
+            pairs.append(tmp_path / f"{source}_{target}.json")
+            write_json(
+                pairs[-1], {"backbone": "m", "source": source, "target": target, "accuracy": 0.8, "examples": 10}
+            )
+        baselines.append(tmp_path / f"base_{target}.json")
+        write_json(baselines[-1], {"backbone": "m", "target": target, "no_prompt": 0.5, "random_mean": 0.55,
+                                   "uniform_random_mean": 0.4, "examples": 10})  # fmt: skip
+    matrix = transfer_matrix(pairs, baselines, types)
+    assert set(matrix[matrix.pair == "baseline"].source) == {"no prompt", "random prompt", "uniform random prompt"}
+    summary = transfer_summary(matrix)
+    assert summary.loc[summary.target == "a", "uniform_random_prompt"].item() == 0.4

@@ -217,6 +217,7 @@ class BaselineJob(Spec):
     init_std: float
     random_prompts: int
     seed: int
+    uniform_random: bool | None = None  # also the authors' uniform [0, 1) prompts
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,7 @@ def baseline_job(config: dict, backbone_: str, target: str) -> BaselineJob:
     evaluation_ = config["evaluation"]
     return BaselineJob(
         scored.backbone, scored.task, scored.evaluation, settings.prompt_length, settings.prompt_init, settings.init_std,
-        evaluation_["random_prompts"], evaluation_["seed"],
+        evaluation_["random_prompts"], evaluation_["seed"], evaluation_["uniform_random_baseline"] or None,
     )  # fmt: skip
 
 

@@ -3,7 +3,11 @@ performance, and a summary per target."""
 
 from __future__ import annotations
 
-BASELINE_ROWS = {"no_prompt": "no prompt", "random_mean": "random prompt"}
+BASELINE_ROWS = {
+    "no_prompt": "no prompt",
+    "random_mean": "random prompt",
+    "uniform_random_mean": "uniform random prompt",
+}
 
 
 def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
@@ -28,6 +32,7 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
                 "examples": b["examples"],
             }
             for key, name in BASELINE_ROWS.items()
+            if key in b  # the uniform baseline only where asked for
         ]
     frame = pd.DataFrame(rows)[["backbone", "source", "target", "accuracy", "examples"]]
     own = frame[frame.source == frame.target].set_index("target")["accuracy"]
@@ -57,6 +62,8 @@ def transfer_summary(matrix):
         },
         index=acc.index,
     )
+    if "uniform random prompt" in acc:
+        table["uniform_random_prompt"] = acc["uniform random prompt"]
     table["own_minus_random"] = table.own - table.random_prompt
     table["own_beats_random"] = (table.own_minus_random > 0).astype(int)
     pairs = matrix[matrix.pair.isin(["same-type", "cross-type"])]
@@ -70,6 +77,7 @@ def transfer_summary(matrix):
         "own": table.own.mean(),
         "no_prompt": table.no_prompt.mean(),
         "random_prompt": table.random_prompt.mean(),
+        **({"uniform_random_prompt": table.uniform_random_prompt.mean()} if "uniform_random_prompt" in table else {}),
         "own_minus_random": table.own_minus_random.mean(),
         "own_beats_random": table.own_beats_random.sum(),  # how many tasks
         "same_type_relative": pooled.get("same-type"),
