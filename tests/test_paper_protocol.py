@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -162,8 +164,6 @@ def test_label_token_ids_can_be_given_and_are_recorded(tiny_roberta):
 
 
 def test_an_epoch_budget_becomes_steps_with_one_evaluation_per_epoch():
-    import dataclasses
-
     from conftest import TINY_TRAINING
     from prompt_transfer.training import loop_settings, with_step_budget
 
@@ -178,8 +178,6 @@ def test_an_epoch_budget_becomes_steps_with_one_evaluation_per_epoch():
 
 
 def test_shared_init_starts_every_task_of_a_backbone_from_one_prompt(tiny_backbones):
-    import dataclasses
-
     from conftest import TINY, TINY_TRAINING
     from prompt_transfer.specs import TrainJob
     from prompt_transfer.training import initial_prompt
@@ -218,3 +216,115 @@ def test_the_authors_uniform_random_baseline_sits_next_to_the_default_one(tmp_pa
     assert set(matrix[matrix.pair == "baseline"].source) == {"no prompt", "random prompt", "uniform random prompt"}
     summary = transfer_summary(matrix)
     assert summary.loc[summary.target == "a", "uniform_random_prompt"].item() == 0.4
+
+
+# --- the paper's study files -------------------------------------------------------------------
+
+STUDY_TASKS = ["imdb", "sst2", "laptop", "restaurant", "movierationales", "tweeteval_sentiment", "mnli", "qnli",
+               "snli", "ethics_deontology", "ethics_justice", "qqp", "mrpc"]  # fmt: skip
+
+
+def study_config(name: str) -> dict:
+    """config.yaml with a study file layered over it, as `snakemake --configfile` merges them."""
+    from snakemake.utils import update_config
+
+    from conftest import REPO
+    from prompt_transfer.config import load_config, read_yaml_file
+
+    config = read_yaml_file(REPO / "config.yaml")
+    update_config(config, read_yaml_file(REPO / "studies" / f"{name}.yaml"))
+    return load_config(config)
+
+
+def authors_t5_input(task: str, row: dict) -> str:
+    """The encoder string of the authors' <Task>PromptT5Formatter.py for one row (prompt slots left
+    out): their sent/sent1/sent2 are our text_a/text_b (NLI: hypothesis first, as their loaders)."""
+    a, b = row["text_a"], row["text_b"]
+    if task == "imdb":
+        return a  # no </s>
+    if task in ("sst2", "movierationales", "tweeteval_sentiment"):
+        return a + "</s>"
+    if task in ("laptop", "restaurant"):
+        return a + " " + b + "</s>"  # one segment: sentence + " " + aspect
+    if task in ("mnli", "snli"):
+        return "hypothesis: " + b + " [SEP] sentence: " + "premise: " + a  # no </s>
+    if task == "qnli":
+        return "hypothesis: " + a + " [SEP] sentence: " + "premise: " + b
+    if task == "ethics_deontology":
+        return a + " " + b  # the two segments' tokens concatenated, no </s>
+    if task == "ethics_justice":
+        return a
+    return a + " <extra_id_0> " + b + "</s>"  # qqp, mrpc
+
+
+def test_t5_study_renders_the_authors_encoder_string_for_every_task(shared_data, tiny_backbones):
+    from prompt_transfer import specs
+
+    from conftest import read_rows
+
+    config = study_config("t5-base")
+    model, tokenizer = tiny_backbones["seq2seq"]
+    for name in STUDY_TASKS:
+        row = read_rows(shared_data / name / "train.jsonl", 1)[0]
+        job = specs.train_job(config, "t5-base", name)
+        # the tiny vocabulary lacks some label words; the template is what is tested here
+        task = dataclasses.replace(job.task, label_words=TINY_LABEL_WORDS[: len(job.task.labels)])
+        scorer = make_scorer("seq2seq", model, tokenizer, task, 10_000, job.backbone.scorer_options)
+        assert scorer.render([row]) == [authors_t5_input(name, row)], name
+        # no special token added beyond the template's own </s>
+        assert (
+            scorer.encode([row])[0].ids == tokenizer(authors_t5_input(name, row), add_special_tokens=False)["input_ids"]
+        )
+        assert job.task.target_tokens == (2 if name in ("mnli", "qnli", "snli") else None), name
+
+
+def test_t5_authors_loss_is_the_decoder_cross_entropy_on_the_target_tokens(tiny_backbones, sst2_rows):
+    import torch.nn.functional as F
+
+    model, tokenizer = tiny_backbones["seq2seq"]
+    task = Task("mnli", "nli", ["entailment", "neutral", "contradiction"], ["yes no", "neutral", "no"], target_tokens=2)
+    scorer = make_scorer("seq2seq", model, tokenizer, task, 32, {"layout": "authors", "loss": "authors"})
+    rows = [{"text_a": r["text_a"], "text_b": "x", "label": i % 3} for i, r in enumerate(sst2_rows[:3])]
+    batch = scorer.collate(scorer.encode(rows))
+    prompt = torch.randn(4, 32)
+    targets = scorer.target_ids[batch.labels]
+    assert targets.tolist()[0] == tokenizer("yes no", add_special_tokens=False)["input_ids"]  # two tokens
+    assert targets.tolist()[1][1] == -100  # one-token word, padded
+    embeds, mask, _ = scorer.embed(prompt, batch)
+    start = torch.full((3, 1), model.config.decoder_start_token_id)
+    decoder_inputs = torch.cat([start, targets[:, :1].clamp(min=0)], dim=1)
+    logits = model(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=decoder_inputs).logits
+    expected = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+    torch.testing.assert_close(scorer.loss(prompt, batch), expected)
+    default = make_scorer("seq2seq", model, tokenizer, task, 32)
+    torch.testing.assert_close(
+        default.loss(prompt, batch), F.cross_entropy(default.logits(prompt, batch), batch.labels)
+    )
+
+
+@pytest.mark.parametrize("name", ["roberta-base", "roberta-large", "t5-base"])
+def test_paper_study_sets_the_authors_values(name):
+    from prompt_transfer import specs
+
+    config = study_config(name)
+    assert config["study"]["tasks"] == STUDY_TASKS
+    assert config["tasks"]["ethics_deontology"]["hub"]["splits"]["validation"] == "validation"  # not test_hard
+    jobs = {t: specs.train_job(config, name, t) for t in STUDY_TASKS}
+    for job in jobs.values():
+        t = job.training
+        assert (t.adam_eps, t.grad_clip, t.shared_init, t.precision, t.prompt_length) == (1e-6, 0.0, True, "fp32", 100)
+        assert job.backbone.scorer_options["layout"] == "authors"
+    epochs = [jobs[t].training.epochs for t in STUDY_TASKS]
+    expected = {
+        "roberta-base": [72, 76, 1280, 300, 128, 128, 128, 128, 64, 128, 128, 96, 72],
+        "roberta-large": [300, 72, 300, 330, 1280, 128, 128, 128, 32, 300, 300, 52, 300],
+        "t5-base": [200, 200, 500, 300, 200, 200, 200, 100, 200, 200, 200, 200, 200],
+    }[name]
+    assert epochs == expected
+    if name == "roberta-base":
+        assert jobs["mrpc"].training.batch_size == 8
+        assert jobs["ethics_deontology"].task.label_words == [897, "acceptable"]
+    if name == "t5-base":
+        assert {t: j.training.learning_rate for t, j in jobs.items() if j.training.learning_rate != 0.005} == {
+            "laptop": 0.01, "qnli": 0.01, "snli": 0.01
+        }  # fmt: skip
