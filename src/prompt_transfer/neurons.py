@@ -12,7 +12,8 @@ Activations are read where the scorer reads its answer:
   embedding  the mean over the input tokens (the scorer's pooling; prompt slots excluded)
 
 The stimulus is the paper's: the prompt followed by one special token and no task text (mlm:
-the mask, then the start token, as the scorer places the mask right after the prompt). With
+the mask, then the start token, as the default layout places the mask right after the prompt;
+in the authors' layout the mask is prompt slot 0 and the start token follows the prompt). With
 `inputs` > 0 it is instead the mean over the first N training inputs of the task.
 """
 
