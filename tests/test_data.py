@@ -125,8 +125,8 @@ class FakeHub:
         }
         self.calls = []
 
-    def __call__(self, path, name=None, split=None):
-        self.calls.append((path, name, split))
+    def __call__(self, path, name=None, split=None, revision=None):
+        self.calls.append((path, name, split) + ((revision,) if revision else ()))
         return self.splits[split]
 
 
@@ -289,3 +289,21 @@ def test_an_unreachable_hub_names_the_task_and_the_way_out(monkeypatch, tmp_path
     with pytest.raises(DataError, match=expected):
         data.prepare_task_data(job, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_hub_revision_is_passed_and_null_sizes_keep_whole_splits(monkeypatch):
+    """A script dataset loads from the hub's parquet export (revision); null sizes keep every row."""
+    import datasets
+
+    rows = [{"text": f"t{i}", "label": i % 2} for i in range(50)]
+    fake = FakeHub({"train": rows, "validation": rows[:7]}, datasets.ClassLabel(names=["NEG", "POS"]))
+    monkeypatch.setattr(datasets, "load_dataset", fake)
+    hub = {"path": "m", "name": None, "revision": "refs/convert/parquet", "text_a": "text", "text_b": None,
+           "label": "label", "label_names": None, "splits": {"train": "train", "validation": "validation"}}  # fmt: skip
+    loaded = data.load_hub(hub, ["NEG", "POS"])
+    assert fake.calls == [
+        ("m", None, "train", "refs/convert/parquet"),
+        ("m", None, "validation", "refs/convert/parquet"),
+    ]
+    out = data.sample_splits(loaded, {"train_size": None, "dev_size": 5, "validation_size": None, "seed": 0})
+    assert (len(out["train"]), len(out["dev"]), len(out["validation"])) == (45, 5, 7)

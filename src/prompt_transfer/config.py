@@ -126,6 +126,10 @@ def _cross_check(config: dict) -> None:
             words = task["label_words"].get(family)
             if words is None:
                 problems.append(f"tasks.{name}.label_words: no {family!r} words, needed by the study's backbones")
+            elif family == "embedding" and any(
+                isinstance(w, int) for e in words for w in (e if isinstance(e, list) else [e])
+            ):
+                problems.append(f"tasks.{name}.label_words.embedding: token ids are for mlm, seq2seq and causal words")
             elif len(words) != len(task["labels"]):
                 problems.append(
                     f"tasks.{name}.label_words.{family}: {len(words)} entries for {len(task['labels'])} labels"

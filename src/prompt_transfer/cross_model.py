@@ -96,5 +96,10 @@ def cross_model_table(projected: dict[tuple[str, str], list], own_files, baselin
         for (objective, task_set), files in projected.items()
     ]
     rows.append({"prompt": "own prompt", **scores(own_files)})
-    rows += [{"prompt": name, **scores(baseline_files, key)} for key, name in BASELINE_ROWS.items()]
+    baselines = [read_json(f) for f in baseline_files]
+    rows += [
+        {"prompt": name, **{b["target"]: b[key] for b in baselines}}
+        for key, name in BASELINE_ROWS.items()
+        if all(key in b for b in baselines)  # the uniform baseline only where asked for
+    ]
     return pd.DataFrame(rows, columns=["prompt", "objective", "task_set", *tasks])

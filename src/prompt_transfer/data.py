@@ -110,6 +110,8 @@ def _hub_label_index(value, hub_names: list[str] | None, labels: list[str], wher
 def _load_hub_split(datasets, hub: dict, split: str):
     """One split from the hub; a failure to reach or find it is the user's to fix, in one line."""
     try:
+        if hub.get("revision"):  # e.g. the hub's parquet export of a script dataset
+            return datasets.load_dataset(hub["path"], hub["name"], split=split, revision=hub["revision"])
         return datasets.load_dataset(hub["path"], hub["name"], split=split)
     except OSError as e:  # ConnectionError, DatasetNotFoundError, HTTP errors
         raise DataError(
@@ -148,7 +150,8 @@ def sample_splits(rows: dict[str, list[dict]], settings: dict) -> dict[str, list
     """Deterministic train/dev/validation samples.
 
     dev is held out from the source's training split (at most a fifth of it) for evaluation
-    during training; validation is where every reported score is measured.
+    during training; validation is where every reported score is measured. A size of None
+    keeps the whole split (the rest of the training split after dev; all of validation).
     """
     rng = random.Random(settings["seed"])
     train = list(rows["train"])
@@ -157,10 +160,10 @@ def sample_splits(rows: dict[str, list[dict]], settings: dict) -> dict[str, list
     if n_dev < 1:
         raise DataError(f"the training split has {len(train)} rows, too few to hold out a dev set")
     validation = list(rows["validation"])
-    if len(validation) > settings["validation_size"]:
+    if settings["validation_size"] is not None and len(validation) > settings["validation_size"]:
         validation = random.Random(settings["seed"]).sample(validation, settings["validation_size"])
     return {
-        "train": train[n_dev : n_dev + settings["train_size"]],
+        "train": train[n_dev:] if settings["train_size"] is None else train[n_dev : n_dev + settings["train_size"]],
         "dev": train[:n_dev],
         "validation": validation,
     }
@@ -180,7 +183,10 @@ def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
             rows = load_hub(job.hub, job.labels, pair_task)
         except DataError as e:
             raise DataError(f"task {job.task}: {e}") from None
-        source = {"kind": "hub", **{k: job.hub[k] for k in ("path", "name", "splits")}}
+        source = {
+            "kind": "hub",
+            **{k: job.hub.get(k) for k in ("path", "name", "splits", "revision") if job.hub.get(k)},
+        }
     sampling = job.sampling.to_dict()
     splits = sample_splits(rows, sampling)
     meta = {

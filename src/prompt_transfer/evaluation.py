@@ -112,5 +112,11 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
         "examples": len(items),
         "runtime": runtime.describe(),
     }
+    if job.uniform_random:  # the authors' baseline: uniform [0, 1) values, a fresh draw per evaluation
+        shape = (job.prompt_length, scorer.hidden_size)
+        uniform = [torch.rand(shape, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
+        result["uniform_random_correct"] = [correct(scorer, p, items, batch_size, runtime) for p in uniform]
+        result["uniform_random"] = [share_correct(hits) for hits in result["uniform_random_correct"]]
+        result["uniform_random_mean"] = sum(result["uniform_random"]) / len(uniform)
     write_json(out, result)
     return result

@@ -12,7 +12,8 @@ Activations are read where the scorer reads its answer:
   embedding  the mean over the input tokens (the scorer's pooling; prompt slots excluded)
 
 The stimulus is the paper's: the prompt followed by one special token and no task text (mlm:
-the mask, then the start token, as the scorer places the mask right after the prompt). With
+the mask, then the start token, as the default layout places the mask right after the prompt;
+in the authors' layout the mask is prompt slot 0 and the start token follows the prompt). With
 `inputs` > 0 it is instead the mean over the first N training inputs of the task.
 """
 
@@ -78,13 +79,14 @@ def stimulus(scorer: Scorer) -> Encoded:
         token = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
     if token is None:
         raise ValueError(f"{type(tokenizer).__name__}: no special token to follow the prompt")
-    if scorer.family == "mlm":
+    if scorer.family == "mlm" and not getattr(scorer, "authors_layout", False):  # authors: the mask is slot 0
         return Encoded([tokenizer.mask_token_id, token], label=0, read_index=0)
     return Encoded([token], label=0, read_index=0)
 
 
-def read_out(family: str, batch: Batch, prompt_length: int):
+def read_out(scorer: Scorer, batch: Batch, prompt_length: int):
     """A function [B, T, I] activations -> [B, I] at the scorer's read-out position."""
+    family = scorer.family
     if family == "seq2seq":
         return lambda acts: acts[:, 0]  # decoder FFN, first (and only) decoding step
     if family == "embedding":
@@ -96,7 +98,7 @@ def read_out(family: str, batch: Batch, prompt_length: int):
 
         return mean_over_input
     rows = torch.arange(len(batch), device=batch.ids.device)
-    positions = prompt_length + batch.read_index
+    positions = scorer.read_positions(batch, prompt_length)
     return lambda acts: acts[rows, positions]
 
 
@@ -110,7 +112,7 @@ def prompt_activations(
     total = None
     for chunk in length_sorted_batches(items, batch_size):
         batch = scorer.collate(chunk).to(runtime.device)
-        read = read_out(scorer.family, batch, prompt.shape[0])
+        read = read_out(scorer, batch, prompt.shape[0])
         recorded: list[torch.Tensor | None] = [None] * len(modules)
 
         def recorder(layer):

@@ -29,7 +29,7 @@ def transfer_heatmap(ax, matrix, tasks: list[str], task_types: dict[str, str], t
     """Relative performance (%), sources as rows (then the baselines), targets as columns."""
     order = ordered_by_type(tasks, task_types)
     grid = matrix.pivot_table(index="source", columns="target", values="relative")
-    rows = order + [r for r in ("random prompt", "no prompt") if r in grid.index]
+    rows = order + [r for r in ("random prompt", "uniform random prompt", "no prompt") if r in grid.index]
     grid = grid.reindex(index=rows, columns=order)
     sns.heatmap(
         grid,

@@ -3,8 +3,9 @@
 Every family reads a soft prompt of shape [L, d] placed in front of the templated input (as
 input embeddings) and returns one logit per class; `prompt=None` scores the bare input.
 
-  mlm        MLM-head logits of the label words at the mask token (the paper's RoBERTa path);
-             the mask goes right after the prompt unless the template places {mask} itself.
+  mlm        MLM-head logits of the label words at the mask token (the paper's RoBERTa verbalizer);
+             by default the mask goes right after the prompt unless the template places {mask}
+             itself; the option `layout: authors` is the authors' input layout (MLMScorer).
   seq2seq    first decoding step of the decoder, restricted to the label words' first tokens.
   causal     next-token logits of the label words after the templated input.
   embedding  scale * cosine between the prompted input's embedding, mean-pooled over the input
@@ -14,6 +15,7 @@ input embeddings) and returns one logit per class; `prompt=None` scores the bare
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -73,6 +75,7 @@ class Scorer:
     """Base class: tokenisation with template-aware truncation, batching, prompt handling."""
 
     family: str
+    add_special_tokens = True  # the tokenizer's own special tokens around the rendered template
 
     def __init__(self, model, tokenizer, task: Task, max_length: int, options: dict | None = None):
         self.model = model
@@ -122,7 +125,7 @@ class Scorer:
 
     def encode(self, rows: list[dict]) -> list[Encoded]:
         texts = self.render(rows)
-        ids = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        ids = self.tokenizer(texts, add_special_tokens=self.add_special_tokens)["input_ids"]
         return [Encoded(i, r["label"], self.read_index(i)) for i, r in zip(ids, rows)]
 
     def read_index(self, ids: list[int]) -> int:
@@ -155,6 +158,18 @@ class Scorer:
     def logits(self, prompt: torch.Tensor | None, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
 
+    def loss(self, prompt: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Training loss: cross-entropy over the class logits."""
+        return F.cross_entropy(self.logits(prompt, batch).float(), batch.labels)
+
+    def read_positions(self, batch: Batch, length: int) -> torch.Tensor:
+        """Read-out positions in the prompted sequence (prompt of `length` rows in front)."""
+        return length + batch.read_index
+
+    def training_forward(self):
+        """Context of a training step's forward pass: the frozen backbone stays in eval mode."""
+        return contextlib.nullcontext()
+
     def init_prompt(self, length: int, method: str, generator: torch.Generator, std: float = 0.02) -> torch.Tensor:
         """A fresh prompt [length, d]: embeddings of random non-special tokens, or N(0, std)."""
         if method == "normal":
@@ -176,11 +191,8 @@ class _LabelTokenScorer(Scorer):
         super().__init__(model, tokenizer, task, max_length, options)
         ids, owner = [], []
         for label, words in enumerate(task.label_words):
-            for word in [words] if isinstance(words, str) else words:
-                tokens = tokenizer(self.word_prefix + word, add_special_tokens=False)["input_ids"]
-                if not tokens:
-                    raise ValueError(f"task {task.name}: label word {word!r} has no tokens")
-                ids.append(tokens[0])
+            for word in words if isinstance(words, list) else [words]:
+                ids.append(self._first_token(word))
                 owner.append(label)
         first = {}
         for token, label in zip(ids, owner):
@@ -190,11 +202,37 @@ class _LabelTokenScorer(Scorer):
                     f"share the first token {tokenizer.convert_ids_to_tokens(token)!r} of their label words"
                 )
         self.label_token_ids = torch.tensor(ids, device=self.device)
+        self.label_token_owner = owner
         # Averages the logits of each label's alternative words: [C, K]
         average = torch.zeros(self.num_classes, len(ids))
         for k, label in enumerate(owner):
             average[label, k] = 1.0
         self.label_average = (average / average.sum(1, keepdim=True)).to(self.device)
+
+    def _first_token(self, word: str | int) -> int:
+        """The scored token of a label word; an integer is a token id given explicitly (a choice
+        no word expresses, e.g. the authors' id 897 for ETHICS label 0)."""
+        if isinstance(word, int):
+            if not 0 <= word < self.input_embeddings.weight.shape[0]:
+                raise ValueError(f"task {self.task.name}: label token id {word} is outside the vocabulary")
+            return word
+        tokens = self.tokenizer(self.word_prefix + word, add_special_tokens=False)["input_ids"]
+        if not tokens:
+            raise ValueError(f"task {self.task.name}: label word {word!r} has no tokens")
+        return tokens[0]
+
+    def scored_labels(self) -> dict[str, dict]:
+        """Per label, the token ids it scores and their token strings (recorded by training jobs)."""
+        ids = self.label_token_ids.tolist()
+        return {
+            name: {
+                "token_ids": [t for t, o in zip(ids, self.label_token_owner) if o == label],
+                "tokens": self.tokenizer.convert_ids_to_tokens(
+                    [t for t, o in zip(ids, self.label_token_owner) if o == label]
+                ),
+            }
+            for label, name in enumerate(self.task.labels)
+        }
 
     def class_logits(self, token_logits: torch.Tensor) -> torch.Tensor:
         """[B, K] logits of the label tokens -> [B, C]."""
@@ -202,26 +240,100 @@ class _LabelTokenScorer(Scorer):
 
 
 class MLMScorer(_LabelTokenScorer):
+    """Two input layouts (scorer option `layout`):
+
+    default  `P1..PL <mask> <s> x </s>` with ordinary position ids over the whole sequence (or
+             the mask where the template puts {mask}); embedding and encoder dropout off.
+    authors  the authors' RoBERTa layout (their `modelling_roberta.py`): `<mask> P2..PL <s> x </s>`,
+             the `<mask>` embedding overwriting prompt slot 0 on every forward pass; no position
+             embedding on the L prompt slots, the text keeping the position ids it would have
+             behind L prompt tokens (RoBERTa: from L + 2 = 102); no embedding dropout; the
+             encoder's dropout active while training; logits read at position 0. As in their
+             code (a `.data` write), slot 0's value is the mask embedding but prompt row 0 still
+             receives the gradient of position 0.
+    """
+
     family = "mlm"
 
     def __init__(self, model, tokenizer, task, max_length, options=None):
         super().__init__(model, tokenizer, task, max_length, options)
         self.head = next(getattr(model, n) for n in ("lm_head", "cls", "predictions") if hasattr(model, n))
+        self.authors_layout = self.options.get("layout", "default") == "authors"
 
     def encode(self, rows):
         items = super().encode(rows)
+        if self.authors_layout:
+            for x in items:
+                x.read_index = 0  # unused: the read-out is prompt slot 0
+            return items
         mask_id = self.tokenizer.mask_token_id
         for x in items:
-            if mask_id not in x.ids:  # no {mask} in the template: the paper's place, right after the prompt
+            if mask_id not in x.ids:  # no {mask} in the template: right after the prompt
                 x.ids = [mask_id] + x.ids
             x.read_index = x.ids.index(mask_id)
         return items
 
+    def read_positions(self, batch: Batch, length: int) -> torch.Tensor:
+        if self.authors_layout:
+            return torch.zeros_like(batch.read_index)
+        return length + batch.read_index
+
     def logits(self, prompt, batch):
-        embeds, mask, length = self.embed(prompt, batch)
-        hidden = self.model.base_model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
-        read = hidden[torch.arange(len(batch), device=hidden.device), length + batch.read_index]
+        if self.authors_layout:
+            hidden = self._authors_hidden(prompt, batch)
+        else:
+            embeds, mask, _ = self.embed(prompt, batch)
+            hidden = self.model.base_model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+        length = 0 if prompt is None else prompt.shape[0]
+        read = hidden[torch.arange(len(batch), device=hidden.device), self.read_positions(batch, length)]
         return self.class_logits(self.head(read)[:, self.label_token_ids])
+
+    def training_forward(self):
+        """The authors train with the encoder's dropout active (their embedding dropout is off)."""
+        if not self.authors_layout:
+            return super().training_forward()
+        return _train_mode(self.model)
+
+    # -- the authors' layout ----------------------------------------------------------------
+
+    def _authors_hidden(self, prompt, batch) -> torch.Tensor:
+        """Final hidden states of `<mask> P2..PL <s> x </s>` (no prompt: the mask alone in slot 0)."""
+        mask_embedding = self.input_embeddings.weight[self.tokenizer.mask_token_id]
+        if prompt is None:
+            slots = mask_embedding.unsqueeze(0)
+        else:  # value: the mask embedding; gradient: prompt row 0's, as the authors' .data write
+            row0 = mask_embedding + (prompt[0] - prompt[0].detach()).to(mask_embedding.dtype)
+            slots = torch.cat([row0.unsqueeze(0), prompt[1:].to(mask_embedding.dtype)])
+        n, length = len(batch), slots.shape[0]
+        tokens = self.input_embeddings(batch.ids)
+        embeds = torch.cat([slots.unsqueeze(0).expand(n, -1, -1).to(tokens.dtype), tokens], dim=1)
+        mask = torch.cat([batch.mask.new_ones(n, length), batch.mask], dim=1)
+        embeddings = self.model.base_model.embeddings
+        # RoBERTa counts positions from padding_idx + 1; BERT-style embeddings from 0.
+        first = getattr(embeddings, "padding_idx", -1) + 1 + length
+        text_positions = torch.arange(first, first + batch.ids.shape[1], device=tokens.device)
+
+        def authors_embeddings(module, args, kwargs, output):
+            inputs = kwargs["inputs_embeds"]
+            position = module.position_embeddings(text_positions).to(inputs.dtype)
+            position = torch.cat([position.new_zeros(length, position.shape[1]), position])
+            token_type = module.token_type_embeddings.weight[0].to(inputs.dtype)
+            return module.LayerNorm(inputs + token_type + position)  # no dropout
+
+        handle = embeddings.register_forward_hook(authors_embeddings, with_kwargs=True)
+        try:
+            return self.model.base_model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+        finally:
+            handle.remove()
+
+
+@contextlib.contextmanager
+def _train_mode(model):
+    model.train()
+    try:
+        yield
+    finally:
+        model.eval()
 
 
 class CausalScorer(_LabelTokenScorer):
@@ -242,13 +354,41 @@ class CausalScorer(_LabelTokenScorer):
 
 
 class Seq2SeqScorer(_LabelTokenScorer):
+    """Options: `layout: authors` renders the template with no special tokens added (the
+    authors' T5 templates write `</s>` where they had it, and leave it out for IMDB, NLI and
+    ETHICS); `loss: authors` trains with the authors' loss, the full-vocabulary cross-entropy
+    of the decoder on the first `task.target_tokens` tokens of the label's word (default: the
+    cross-entropy over the class logits, as every family)."""
+
     family = "seq2seq"
+
+    def __init__(self, model, tokenizer, task, max_length, options=None):
+        super().__init__(model, tokenizer, task, max_length, options)
+        self.add_special_tokens = self.options.get("layout", "default") != "authors"
+        self.target_ids = self._target_ids(task.target_tokens or 1)
+
+    def _target_ids(self, length: int) -> torch.Tensor:
+        """[C, length] decoder targets: each label's (first) word's first tokens, -100 padded."""
+        rows = []
+        for words in self.task.label_words:
+            word = words[0] if isinstance(words, list) else words
+            ids = [word] if isinstance(word, int) else self.tokenizer(word, add_special_tokens=False)["input_ids"]
+            ids = ids[:length]
+            rows.append(ids + [-100] * (length - len(ids)))
+        return torch.tensor(rows, device=self.device)
 
     def logits(self, prompt, batch):
         embeds, mask, _ = self.embed(prompt, batch)
         start = torch.full((len(batch), 1), self.model.config.decoder_start_token_id, device=embeds.device)
         out = self.model(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=start)
         return self.class_logits(out.logits[:, 0, self.label_token_ids])
+
+    def loss(self, prompt, batch):
+        if self.options.get("loss", "label_tokens") != "authors":
+            return super().loss(prompt, batch)
+        embeds, mask, _ = self.embed(prompt, batch)
+        targets = self.target_ids[batch.labels]
+        return self.model(inputs_embeds=embeds, attention_mask=mask, labels=targets).loss.float()
 
 
 class EmbeddingScorer(Scorer):
@@ -279,6 +419,13 @@ class EmbeddingScorer(Scorer):
 
     def logits(self, prompt, batch):
         return self.scale * self.pooled(prompt, batch) @ self.label_vectors.T
+
+    def scored_labels(self) -> dict[str, dict]:
+        """Per label, the descriptions whose embeddings it is scored against (no single token)."""
+        return {
+            name: {"descriptions": words if isinstance(words, list) else [words]}
+            for name, words in zip(self.task.labels, self.task.label_words)
+        }
 
 
 SCORERS = {cls.family: cls for cls in (MLMScorer, Seq2SeqScorer, CausalScorer, EmbeddingScorer)}

@@ -106,13 +106,14 @@ class Task(Spec):
     labels: list[str]
     label_words: list  # per label: a word, or a list of alternatives
     templates: dict[str, str] = field(default_factory=dict)  # this family's and "default"
+    target_tokens: int | None = None  # seq2seq: tokens of the label word the authors' loss trains on
 
 
 @dataclass(frozen=True)
 class Sampling(Spec):
-    train_size: int
+    train_size: int | None  # None: the whole split
     dev_size: int
-    validation_size: int
+    validation_size: int | None
     seed: int
 
 
@@ -134,6 +135,9 @@ class Training(Spec):
     grad_clip: float
     seed: int
     precision: str  # auto | bf16 | fp32
+    epochs: int | None = None  # set: max_steps and eval_interval come from the training split's size
+    adam_eps: float | None = None  # None: torch's default, 1e-8
+    shared_init: bool | None = None  # True: every task of the backbone starts from one prompt
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,7 @@ class BaselineJob(Spec):
     init_std: float
     random_prompts: int
     seed: int
+    uniform_random: bool | None = None  # also the authors' uniform [0, 1) prompts
 
 
 @dataclass(frozen=True)
@@ -322,7 +327,8 @@ def family(config: dict, backbone: str) -> str:
 def task(config: dict, name: str, family_: str) -> Task:
     entry = config["tasks"][name]
     templates = {k: v for k, v in entry["templates"].items() if k in (family_, "default")}
-    return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates)
+    target_tokens = entry.get("target_tokens") if family_ == "seq2seq" else None
+    return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates, target_tokens)
 
 
 def backbone(config: dict, name: str) -> Backbone:
@@ -372,7 +378,7 @@ def baseline_job(config: dict, backbone_: str, target: str) -> BaselineJob:
     evaluation_ = config["evaluation"]
     return BaselineJob(
         scored.backbone, scored.task, scored.evaluation, settings.prompt_length, settings.prompt_init, settings.init_std,
-        evaluation_["random_prompts"], evaluation_["seed"],
+        evaluation_["random_prompts"], evaluation_["seed"], evaluation_["uniform_random_baseline"] or None,
     )  # fmt: skip
 
 

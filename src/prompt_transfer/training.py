@@ -7,6 +7,7 @@ the dev split; the best-scoring prompt is the one kept.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -51,6 +52,19 @@ class TrainResult:
     resumed_from: int  # the step a checkpoint resumed this run at (0: a fresh start)
 
 
+def steps_per_epoch(train_examples: int, batch_size: int) -> int:
+    """Full batches in one pass over the training split (the batcher yields only full ones)."""
+    return max(1, train_examples // batch_size)
+
+
+def with_step_budget(settings: Training, train_examples: int) -> Training:
+    """An epoch budget as steps: max_steps = epochs x steps per epoch, one evaluation per epoch."""
+    if not settings.epochs:
+        return settings
+    per_epoch = steps_per_epoch(train_examples, settings.batch_size)
+    return dataclasses.replace(settings, max_steps=settings.epochs * per_epoch, eval_interval=per_epoch)
+
+
 def loop_settings(settings: Training) -> loop.LoopSettings:
     keys = (
         "max_steps",
@@ -61,7 +75,8 @@ def loop_settings(settings: Training) -> loop.LoopSettings:
         "warmup_steps",
         "early_stopping_patience",
     )
-    return loop.LoopSettings(**{k: getattr(settings, k) for k in keys})
+    eps = {} if settings.adam_eps is None else {"adam_eps": settings.adam_eps}
+    return loop.LoopSettings(**{k: getattr(settings, k) for k in keys}, **eps)
 
 
 def train_prompt(
@@ -85,9 +100,8 @@ def train_prompt(
 
     def loss_of(items):
         batch = scorer.collate(items).to(runtime.device)
-        with runtime.autocast():
-            logits = scorer.logits(prompt, batch)
-        return F.cross_entropy(logits.float(), batch.labels), len(batch)
+        with runtime.autocast(), scorer.training_forward():
+            return scorer.loss(prompt, batch), len(batch)
 
     result = loop.train(
         {"prompt": prompt},
@@ -126,16 +140,19 @@ def run_fingerprint(*parts, files=()) -> str:
 
 def initial_prompt(job: TrainJob, scorer: Scorer, init_path=None) -> tuple[torch.Tensor, dict]:
     """The prompt training starts from, and how it was made: drawn from (seed, task), so
-    tasks start from different random prompts, or read from `init_path` (TPT)."""
+    tasks start from different random prompts, or with `shared_init` from (seed, backbone), so
+    all tasks of a backbone start from one prompt (the authors' protocol), or read from
+    `init_path` (TPT)."""
     from .prompts import load_prompt
 
     if init_path:
         init, meta = load_prompt(init_path, scorer.hidden_size)
         return init, {"kind": "prompt", "path": str(init_path), "source_task": meta.get("task")}
     settings = job.training
-    generator = torch.Generator().manual_seed(stable_seed(settings.seed, "init", job.task.name))
+    drawn_for = f"backbone:{job.backbone.name}" if settings.shared_init else job.task.name
+    generator = torch.Generator().manual_seed(stable_seed(settings.seed, "init", drawn_for))
     init = scorer.init_prompt(settings.prompt_length, settings.prompt_init, generator, settings.init_std)
-    return init, {"kind": settings.prompt_init}
+    return init, {"kind": settings.prompt_init, "drawn_for": drawn_for}
 
 
 def run_train_job(
@@ -165,6 +182,7 @@ def run_train_job(
     session = Session()
     scorer = session.scorer(manifest, job.backbone, job.task, settings.max_length, runtime)
     train, dev = (session.split(scorer, data_dir, split) for split in ("train", "dev"))
+    settings = with_step_budget(settings, len(train))
     init, init_info = initial_prompt(job, scorer, init_path)
     prepare_frozen_backbone(scorer.model, runtime)
     checkpointing = None
@@ -187,6 +205,7 @@ def run_train_job(
         "train_examples": len(train),
         "dev_examples": len(dev),
         "init": init_info,
+        "scored_labels": scorer.scored_labels(),
         "settings": settings.to_dict(),
         "runtime": runtime.describe(),
     }

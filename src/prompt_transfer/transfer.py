@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-BASELINE_ROWS = {"no_prompt": "no prompt", "random_mean": "random prompt"}
+BASELINE_ROWS = {
+    "no_prompt": "no prompt",
+    "random_mean": "random prompt",
+    "uniform_random_mean": "uniform random prompt",
+}
 # Per-example results of each baseline (one string of 0/1 per prompt).
-BASELINE_HITS = {"no prompt": "no_prompt_correct", "random prompt": "random_correct"}
+BASELINE_HITS = {
+    "no prompt": "no_prompt_correct",
+    "random prompt": "random_correct",
+    "uniform random prompt": "uniform_random_correct",
+}
 
 
 def _hits(values) -> np.ndarray:
@@ -30,7 +38,7 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
     hits = {(r["source"], r["target"]): _hits(r["correct"]) for r in rows}
     for f in baseline_files:
         b = read_json(f)
-        hits |= {(name, b["target"]): _hits(b[key]) for name, key in BASELINE_HITS.items()}
+        hits |= {(name, b["target"]): _hits(b[key]) for name, key in BASELINE_HITS.items() if key in b}
         rows += [
             {
                 "backbone": b["backbone"],
@@ -40,6 +48,7 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
                 "examples": b["examples"],
             }
             for key, name in BASELINE_ROWS.items()
+            if key in b  # the uniform baseline only where asked for
         ]
     frame = pd.DataFrame(rows)[["backbone", "source", "target", "accuracy", "examples"]]
     own = frame[frame.source == frame.target].set_index("target")["accuracy"]
@@ -131,6 +140,8 @@ def transfer_summary(matrix):
         },
         index=acc.index,
     )
+    if "uniform random prompt" in acc:
+        table["uniform_random_prompt"] = acc["uniform random prompt"]
     table["own_minus_random"] = table.own - table.random_prompt
     table["own_beats_random"] = (table.own_minus_random > 0).astype(int)
     # Sources whose 95% interval of (accuracy - random prompts') lies above / below zero.
@@ -151,6 +162,7 @@ def transfer_summary(matrix):
         "own": table.own.mean(),
         "no_prompt": table.no_prompt.mean(),
         "random_prompt": table.random_prompt.mean(),
+        **({"uniform_random_prompt": table.uniform_random_prompt.mean()} if "uniform_random_prompt" in table else {}),
         "own_minus_random": table.own_minus_random.mean(),
         "own_beats_random": table.own_beats_random.sum(),  # how many tasks
         "sources_above_random": table.sources_above_random.sum(),  # how many cells

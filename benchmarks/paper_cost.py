@@ -1,0 +1,247 @@
+"""Expected cost of the paper's studies (studies/roberta-base.yaml, roberta-large.yaml, t5-base.yaml)
+in FLOPs and GPU-hours, from FLOP counts of the real architectures (no download).
+
+    python benchmarks/paper_cost.py                       # FLOP table and GPU-hour estimate
+    python benchmarks/paper_cost.py --measure-cpu         # also times one training step on this CPU
+    python benchmarks/paper_cost.py --gpu-tflops 25 --csv cost.csv
+
+- Each backbone is built from its published config (roberta-base/-large, t5-base) with random
+  weights on the `meta` device, so FLOPs are counted (torch.utils.flop_counter.FlopCounterMode,
+  matrix products and attention) without memory or compute. The workflow's own scorer runs: the
+  authors' layout (`layout: authors`, and for T5 `loss: authors`), a prompt of 100 rows.
+- A training step is the forward and backward pass of one batch (the backbone frozen: no weight
+  gradients); an evaluation is a forward pass per example.
+- Text lengths: the workflow pads each batch to its longest text (length-bucketed batches), so a
+  task's step costs about its mean length. The mean is estimated from the offline task files
+  (../shared/data, whitespace words x 1.3 BPE tokens, capped at max_length 128, + 3 specials),
+  an approximation: no tokenizer of the real models is available here.
+- Training sets are the official full training splits (sizes below, minus the held-out dev), with
+  each study's epochs and batch sizes; every epoch ends with a dev evaluation (dev_size 1000).
+  The zero-shot stage scores every prompt of the study (13 sources) on each target's reported
+  split, and the baselines 7 passes (no prompt, 3 + 3 random prompts).
+- GPU-hours = FLOPs / (--gpu-tflops x 1e12) / 3600. The throughput is an ASSUMPTION, not a
+  measurement: the default 25 TFLOP/s is fp32 (the authors' precision, no TF32) on an H100 SXM at
+  about 40% of its 67 TFLOP/s peak. --measure-cpu times real-shape steps on this machine's CPU,
+  which checks the FLOP count's scale but says nothing measured about a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from prompt_transfer.backbones import build_tiny_tokenizer  # noqa: E402
+from prompt_transfer.scorers import Batch, make_scorer  # noqa: E402
+from prompt_transfer.specs import Task  # noqa: E402
+
+TASKS = ["imdb", "sst2", "laptop", "restaurant", "movierationales", "tweeteval_sentiment", "mnli", "qnli",
+         "snli", "ethics_deontology", "ethics_justice", "qqp", "mrpc"]  # fmt: skip
+# Official sizes: (training split, reported split) as the hub serves them (SNLI without label -1;
+# ETHICS: the original test files, HF `validation`; IMDB: its test split).
+SIZES = {
+    "imdb": (25_000, 25_000), "sst2": (67_349, 872), "laptop": (2_358, 654), "restaurant": (3_693, 1_134),
+    "movierationales": (1_600, 200), "tweeteval_sentiment": (45_615, 2_000), "mnli": (392_702, 9_815),
+    "qnli": (104_743, 5_463), "snli": (549_367, 9_842), "ethics_deontology": (18_164, 3_596),
+    "ethics_justice": (21_791, 2_704), "qqp": (363_846, 40_430), "mrpc": (3_668, 408),
+}  # fmt: skip
+# The epoch of each released RoBERTa prompt (1.0/copy_prompt_to_taskpromptdir.py, TASKS order):
+# the authors trained longer and picked these by hand, so the configs' epochs are upper bounds.
+RELEASED_EPOCH = {
+    "roberta-base": [23, 25, 32, 33, 21, 28, 44, 51, 29, 63, 29, 22, 66],
+    "roberta-large": [27, 26, 93, 126, 62, 54, 10, 33, 4, 79, 68, 8, 96],
+}
+DEV_SIZE, EVAL_BATCH, PROMPT_LENGTH, MAX_LENGTH, BASELINE_PASSES = 1000, 64, 100, 128, 7
+
+
+def architectures():
+    import transformers as tf
+
+    return {
+        "roberta-base": ("mlm", tf.RobertaForMaskedLM, tf.RobertaConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1)),
+        "roberta-large": ("mlm", tf.RobertaForMaskedLM, tf.RobertaConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)),
+        "t5-base": ("seq2seq", tf.T5ForConditionalGeneration, tf.T5Config(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12, decoder_start_token_id=0)),
+    }  # fmt: skip
+
+
+def study_settings(backbone: str) -> dict[str, dict]:
+    """Per task: epochs, batch size and (T5) target tokens of the study file."""
+    import yaml
+
+    study = yaml.safe_load((REPO / "studies" / f"{backbone}.yaml").read_text())
+    default_batch = study["backbones"][backbone]["training"]["batch_size"]
+    out = {}
+    for task in TASKS:
+        entry = study["tasks"][task]
+        out[task] = {
+            "epochs": entry["training"]["epochs"],
+            "batch_size": entry["training"].get("batch_size", default_batch),
+            "target_tokens": entry.get("target_tokens", 1),
+        }
+    return out
+
+
+def mean_text_tokens(task: str, data_dir: Path) -> float:
+    """Approximate mean token count of a task's input (see the module docstring)."""
+    lengths = []
+    with open(data_dir / task / "train.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            words = len(row["text_a"].split()) + len((row.get("text_b") or "").split())
+            lengths.append(min(MAX_LENGTH, round(1.3 * words)) + 3)
+    return statistics.mean(lengths)
+
+
+def scorer_for(family: str, model, target_tokens: int = 1):
+    tokenizer = build_tiny_tokenizer(["negative", "positive", "neutral"], family)
+    task = Task("t", "x", ["a", "b", "c"], ["negative", "positive", "neutral"], target_tokens=target_tokens)
+    options = {"layout": "authors", **({"loss": "authors"} if family == "seq2seq" else {})}
+    return make_scorer(family, model, tokenizer, task, MAX_LENGTH, options)
+
+
+def fake_batch(batch_size: int, length: int, device) -> Batch:
+    ids = torch.randint(10, 1000, (batch_size, length), device=device)
+    ones = torch.ones(batch_size, length, dtype=torch.long, device=device)
+    return Batch(
+        ids,
+        ones,
+        torch.zeros(batch_size, dtype=torch.long, device=device),
+        torch.zeros(batch_size, dtype=torch.long, device=device),
+    )
+
+
+def step_flops(scorer, hidden: int, batch_size: int, length: int, device, train: bool) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    batch = fake_batch(batch_size, length, device)
+    prompt = torch.zeros(PROMPT_LENGTH, hidden, device=device, requires_grad=train)
+    with FlopCounterMode(display=False) as counter:
+        if train:
+            scorer.loss(prompt, batch).backward()
+        else:
+            with torch.no_grad():
+                scorer.logits(prompt, batch)
+    return float(counter.get_total_flops())
+
+
+def build(backbone: str, device: str):
+    family, model_class, config = architectures()[backbone]
+    if device == "meta":
+        # Mask helpers read mask values (e.g. "no padding?": .all()), which meta tensors lack; the
+        # answer only picks a kernel, and counting assumes the full (padded) mask is applied.
+        import transformers.masking_utils as masking
+
+        masking._ignore_bidirectional_mask_sdpa = lambda *args, **kwargs: False
+        config._attn_implementation = "eager"
+    with torch.device(device):
+        model = model_class(config)
+    model.requires_grad_(False)
+    model.eval()
+    return family, model, config
+
+
+def cost_table(data_dir: Path, gpu_tflops: float) -> list[dict]:
+    rows = []
+    for backbone in architectures():
+        family, model, config = build(backbone, "meta")
+        hidden = model.get_input_embeddings().weight.shape[1]
+        settings = study_settings(backbone)
+        for task in TASKS:
+            length = round(mean_text_tokens(task, data_dir))
+            s = settings[task]
+            scorer = scorer_for(family, model, s["target_tokens"])
+            train_step = step_flops(scorer, hidden, s["batch_size"], length, "meta", train=True)
+            eval_example = step_flops(scorer, hidden, EVAL_BATCH, length, "meta", train=False) / EVAL_BATCH
+            n_train, n_reported = SIZES[task]
+            dev = min(DEV_SIZE, n_train // 5)
+            steps_per_epoch = (n_train - dev) // s["batch_size"]
+            train_flops = s["epochs"] * (steps_per_epoch * train_step + dev * eval_example)
+            zero_shot_flops = (len(TASKS) + BASELINE_PASSES) * n_reported * eval_example
+            released = RELEASED_EPOCH.get(backbone, [None] * len(TASKS))[TASKS.index(task)]
+            released_flops = released * (steps_per_epoch * train_step + dev * eval_example) if released else None
+            rows.append(
+                {
+                    "backbone": backbone, "task": task, "mean_tokens": length, "epochs": s["epochs"],
+                    "batch_size": s["batch_size"], "steps": s["epochs"] * steps_per_epoch,
+                    "train_step_tflop": train_step / 1e12, "eval_example_gflop": eval_example / 1e9,
+                    "train_pflop": train_flops / 1e15, "zero_shot_pflop": zero_shot_flops / 1e15,
+                    "train_gpu_hours": train_flops / (gpu_tflops * 1e12) / 3600,
+                    "zero_shot_gpu_hours": zero_shot_flops / (gpu_tflops * 1e12) / 3600,
+                    "released_epoch": released,
+                    "to_released_gpu_hours": released_flops / (gpu_tflops * 1e12) / 3600 if released else None,
+                }
+            )  # fmt: skip
+    return rows
+
+
+def measure_cpu(steps: int, batch_size: int, length: int) -> list[dict]:
+    """Seconds per training step (forward + backward) at a real shape on this CPU."""
+    out = []
+    for backbone in architectures():
+        family, model, config = build(backbone, "cpu")
+        hidden = model.get_input_embeddings().weight.shape[1]
+        scorer = scorer_for(family, model)
+        flops = step_flops(scorer, hidden, batch_size, length, "cpu", train=True)
+        times = []
+        for _ in range(steps + 1):  # the first is a warm-up
+            batch = fake_batch(batch_size, length, "cpu")
+            prompt = torch.zeros(PROMPT_LENGTH, hidden, requires_grad=True)
+            started = time.perf_counter()
+            with scorer.training_forward():
+                scorer.loss(prompt, batch).backward()
+            times.append(time.perf_counter() - started)
+        seconds = statistics.median(times[1:])
+        out.append({"backbone": backbone, "batch_size": batch_size, "text_tokens": length, "seconds_per_step": seconds,
+                    "tflop_per_step": flops / 1e12, "achieved_gflops": flops / seconds / 1e9,
+                    "threads": torch.get_num_threads()})  # fmt: skip
+        del model, scorer
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--gpu-tflops", type=float, default=25.0, help="ASSUMED effective GPU throughput, TFLOP/s")
+    parser.add_argument("--measure-cpu", action="store_true")
+    parser.add_argument("--cpu-steps", type=int, default=2)
+    parser.add_argument("--cpu-batch", type=int, default=4)
+    parser.add_argument("--cpu-tokens", type=int, default=MAX_LENGTH + 3)
+    parser.add_argument("--csv", type=Path)
+    args = parser.parse_args(argv)
+    import pandas as pd
+
+    table = pd.DataFrame(cost_table(args.data_dir, args.gpu_tflops))
+    pd.set_option("display.width", 200)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    columns = [
+        "steps",
+        "train_pflop",
+        "zero_shot_pflop",
+        "train_gpu_hours",
+        "zero_shot_gpu_hours",
+        "to_released_gpu_hours",
+    ]
+    totals = table.groupby("backbone")[columns].sum(min_count=1)
+    print(f"\nper backbone (GPU-hours at an ASSUMED {args.gpu_tflops:g} TFLOP/s):")
+    print(totals.to_string(float_format=lambda v: f"{v:,.1f}"))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.measure_cpu:
+        print("\nmeasured on this CPU (training step, forward + backward, authors' layout):")
+        print(
+            pd.DataFrame(measure_cpu(args.cpu_steps, args.cpu_batch, args.cpu_tokens)).to_string(
+                index=False, float_format=lambda v: f"{v:.3g}"
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
