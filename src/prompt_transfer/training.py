@@ -156,7 +156,7 @@ def run_train_job(
     steps, an interrupted run resumes from it, and it is deleted once the outputs are written.
     """
     from .backbones import prepare_frozen_backbone
-    from .runtime import seed_everything, setup_runtime
+    from .runtime import environment, seed_everything, setup_runtime
     from .session import Session
 
     settings = job.training
@@ -189,6 +189,7 @@ def run_train_job(
         "init": init_info,
         "settings": settings.to_dict(),
         "runtime": runtime.describe(),
+        "environment": environment(runtime.device),
     }
     _write_outputs(result, metrics, out_prompt, out_log, out_metrics)
     if checkpointing:
