@@ -271,6 +271,15 @@ class IndicatorsJob(Spec):
 
 
 @dataclass(frozen=True)
+class BankJob(Spec):
+    """bank_entry: every setting a prompt of the bank was made and scored with."""
+
+    train: TrainJob
+    data: DataJob
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True)
 class CorrelationJob(Spec):
     bootstrap: int
     seed: int
@@ -410,6 +419,10 @@ def external_indicators_job(config: dict, prompt_set: str) -> IndicatorsJob:
     entry = config["indicators"]["external_prompts"][prompt_set]
     types_ = {name: p["type"] or config["tasks"].get(name, {}).get("type") for name, p in entry["prompts"].items()}
     return IndicatorsJob(types_, config["indicators"]["layer_group_size"], entry["hidden_size"], entry["skip_rows"])
+
+
+def bank_job(config: dict, backbone_: str, name: str) -> BankJob:
+    return BankJob(train_job(config, backbone_, name), data_job(config, name), evaluation(config, backbone_, name))
 
 
 def correlation_job(config: dict) -> CorrelationJob:
