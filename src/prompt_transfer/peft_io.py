@@ -115,9 +115,10 @@ def run_export_job(job: TrainJob, manifest_path, prompt_path, out_dir, threads=N
             **job.task.to_dict(),
             "template": templates.get(family) or templates.get("default"),
             "default_template": {"one text": default_template(False), "two texts": default_template(True)},
-            "label_word_prefix": job.backbone.scorer_options.get(
-                "label_word_prefix", " " if family == "causal" else ""
-            ),
+            # what the causal scorer puts before a label word to tokenise it; the others, nothing
+            "label_word_prefix": job.backbone.scorer_options.get("label_word_prefix", " ")
+            if family == "causal"
+            else "",
         },
         "scorer": {"family": family, "peft_task_type": PEFT_TASK_TYPES[family], "read_out": READ_OUT[family]},
         "prompt": {"file": str(prompt_path), "sha256": sha256_of(prompt_path), "shape": list(prompt.shape)},
