@@ -12,8 +12,8 @@ import json
 import pytest
 import torch
 
-from conftest import TINY, TINY_TRAINING, materialize, sentiment_task
-from prompt_transfer import peft_io
+from conftest import BACKBONE, TASKS, TINY, TINY_TRAINING, copy_workdir, jobs, materialize, sentiment_task, snakemake
+from prompt_transfer import layout, peft_io
 from prompt_transfer.errors import FileFormatError, PromptShapeError, UserError
 from prompt_transfer.scorers import FAMILIES, make_scorer
 from prompt_transfer.specs import TrainJob
@@ -40,30 +40,19 @@ def tiny_causal(tmp_path_factory, shared_data):
 
 
 def test_a_trained_prompt_exported_gives_the_scorers_logits_through_peft(tiny_causal, sst2_dir, sst2_rows, tmp_path):
-    from peft import PeftModel
-
-    from prompt_transfer.runtime import setup_runtime
-    from prompt_transfer.session import Session
+    from prompt_transfer.training import run_train_job
 
     spec, manifest = tiny_causal
     job = TrainJob(spec, sentiment_task(), dataclasses.replace(TINY_TRAINING, precision="fp32"))
     prompt_path = tmp_path / "prompt.safetensors"
     paths = [prompt_path, tmp_path / "log.csv", tmp_path / "metrics.json"]
-    from prompt_transfer.training import run_train_job
-
     run_train_job(job, manifest, sst2_dir, *paths, threads=1)
     side = peft_io.run_export_job(job, manifest, prompt_path, tmp_path / "adapter")
 
-    scorer = Session().scorer(manifest, spec, job.task, 32, setup_runtime(1, "fp32"))
-    model = copy.deepcopy(scorer.model)  # PEFT wraps its own copy of the same weights
-    peft_model = PeftModel.from_pretrained(model, tmp_path / "adapter").eval()
-    prompt, _ = peft_io.read_peft_adapter(tmp_path / "adapter", scorer.hidden_size)
-    batch = scorer.collate(scorer.encode(sst2_rows))
-    ours = scorer_logits(scorer, prompt, batch)
-    theirs = peft_logits(peft_model, scorer, batch, prompt.shape[0])
-    assert ours.shape == (len(sst2_rows), 2)
-    assert (ours - theirs).abs().max().item() < TOLERANCE
-    assert ours.argmax(1).tolist() == theirs.argmax(1).tolist()
+    # the scorer with the adapter's prompt against the backbone loaded again, through PEFT
+    compared = peft_io.compare_with_peft(tmp_path / "adapter", manifest, sst2_rows, threads=1)
+    assert compared["peft_model"] == "PeftModelForCausalLM" and compared["examples"] == len(sst2_rows)
+    assert compared["max_abs_logit_difference"] < TOLERANCE and compared["same_predictions"] == len(sst2_rows)
 
     config = json.loads((tmp_path / "adapter" / peft_io.ADAPTER_CONFIG).read_text())
     assert config["peft_type"] == "PROMPT_TUNING" and config["task_type"] == "CAUSAL_LM"
@@ -175,3 +164,39 @@ def test_other_adapters_and_broken_folders_are_refused_by_name(tiny_backbones, t
         with pytest.raises(UserError, match=message) as caught:
             peft_io.read_peft_adapter(folder)
         assert "\n" not in str(caught.value)
+
+
+@pytest.mark.workflow
+def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, tmp_path):
+    import pandas as pd
+
+    from prompt_transfer.prompts import load_prompt
+
+    work = tmp_path / "study"
+    copy_workdir(study, work)
+    result = snakemake(work, layout.BANK_INDEX, data_dir=shared_data)
+    made = {(f"backbone={BACKBONE}, task={task}") for task in TASKS}
+    assert jobs(result.stderr) == {
+        *(("export_peft", w) for w in made),
+        *(("bank_entry", w) for w in made),
+        ("prompt_bank", ""),
+    }  # nothing trained or scored again
+
+    index = pd.read_csv(work / layout.BANK_INDEX)
+    assert list(index.task) == TASKS and set(index.backbone) == {BACKBONE}
+    for row in index.itertuples():
+        entry = json.loads((work / row.entry).read_text())
+        prompt_file = work / layout.PROMPT.format(backbone=BACKBONE, task=row.task)
+        prompt, _ = load_prompt(prompt_file)
+        adapter, info = peft_io.read_peft_adapter(work / row.peft_adapter, prompt.shape[1])
+        assert torch.equal(adapter, prompt) and info["prompt_transfer"]["task"]["name"] == row.task
+        assert entry["prompt"]["sha256"] == peft_io.sha256_of(prompt_file)
+        data_dir = work / layout.DATA_DIR.format(task=row.task)
+        assert entry["data"]["sha256"]["validation"] == peft_io.sha256_of(data_dir / "validation.jsonl")
+        scored = json.loads(
+            (work / layout.TRANSFER.format(backbone=BACKBONE, source=row.task, target=row.task)).read_text()
+        )
+        trained = json.loads((work / layout.TRAIN_METRICS.format(backbone=BACKBONE, task=row.task)).read_text())
+        assert row.validation_accuracy == scored["accuracy"] and row.dev_accuracy == trained["best_dev_accuracy"]
+        assert entry["settings"]["train"]["training"] == trained["settings"] and row.seed == trained["settings"]["seed"]
+        assert entry["environment"]["versions"]["peft"] and entry["run"]["job_wall_seconds"] > 0

@@ -240,3 +240,57 @@ def peft_forward(peft_model, scorer, batch):
         start = scorer.model.config.decoder_start_token_id
         kwargs["decoder_input_ids"] = torch.full((len(batch), 1), start, device=batch.ids.device)
     return peft_model(**kwargs)
+
+
+# --- the round trip, measured -----------------------------------------------------------------
+
+
+def specs_of(side: dict):
+    """(Backbone, Task, max_length) of an exported adapter, from its side file."""
+    import dataclasses
+
+    from .specs import Backbone, Task
+
+    def known(cls, values):
+        return cls.from_dict({f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values})
+
+    max_length = side["training"]["settings"]["max_length"]
+    return known(Backbone, side["backbone"]), known(Task, side["task"]), max_length
+
+
+def compare_with_peft(adapter, manifest, rows: list[dict], batch_size: int = 16, threads=None) -> dict:
+    """Class logits of `rows` by the workflow's scorer with the adapter's prompt against those
+    of the backbone loaded again and wrapped by `PeftModel.from_pretrained(base, adapter)`, in
+    fp32: the largest absolute difference, and the predictions and accuracy of both."""
+    from peft import PeftModel
+
+    from .backbones import load_backbone
+    from .runtime import setup_runtime
+    from .session import Session
+
+    side = read_json(Path(adapter) / SIDE_FILE)
+    backbone, task, max_length = specs_of(side)
+    runtime = setup_runtime(threads, "fp32")
+    scorer = Session().scorer(manifest, backbone, task, max_length, runtime)
+    prompt, _ = read_peft_adapter(adapter, scorer.hidden_size)
+    base, _ = load_backbone(manifest, backbone.scorer, backbone.dtype, runtime.device)
+    peft_model = PeftModel.from_pretrained(base, adapter).eval()
+    ours, theirs, labels = [], [], []
+    items = scorer.encode(rows)
+    with torch.no_grad():
+        for start in range(0, len(items), batch_size):
+            batch = scorer.collate(items[start : start + batch_size]).to(runtime.device)
+            ours.append(scorer.logits(prompt.to(runtime.device), batch).cpu())
+            theirs.append(class_logits(peft_forward(peft_model, scorer, batch), scorer, batch, len(prompt)).cpu())
+            labels.append(batch.labels.cpu())
+    ours, theirs, labels = torch.cat(ours), torch.cat(theirs), torch.cat(labels)
+    return {
+        "adapter": str(adapter),
+        "peft_model": type(peft_model).__name__,
+        "examples": len(items),
+        "max_abs_logit_difference": (ours - theirs).abs().max().item(),
+        "max_abs_logit": ours.abs().max().item(),
+        "same_predictions": int((ours.argmax(1) == theirs.argmax(1)).sum()),
+        "accuracy_scorer": (ours.argmax(1) == labels).float().mean().item(),
+        "accuracy_peft": (theirs.argmax(1) == labels).float().mean().item(),
+    }
