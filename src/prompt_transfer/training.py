@@ -161,6 +161,7 @@ def run_train_job(
 
     settings = job.training
     runtime = setup_runtime(threads, settings.precision)
+    environment_ = environment(runtime.device)  # now, while the code that runs is the checkout's
     generator = seed_everything(settings.seed)
     session = Session()
     scorer = session.scorer(manifest, job.backbone, job.task, settings.max_length, runtime)
@@ -189,7 +190,7 @@ def run_train_job(
         "init": init_info,
         "settings": settings.to_dict(),
         "runtime": runtime.describe(),
-        "environment": environment(runtime.device),
+        "environment": environment_,
     }
     _write_outputs(result, metrics, out_prompt, out_log, out_metrics)
     if checkpointing:
