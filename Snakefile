@@ -46,6 +46,7 @@ include: "rules/tpt.smk"
 include: "rules/projector.smk"
 include: "rules/neurons.smk"
 include: "rules/indicators.smk"
+include: "rules/bank.smk"
 include: "rules/benchmarks.smk"
 
 

@@ -40,17 +40,12 @@ sys.path.insert(0, str(REPO / "src"))
 from prompt_transfer import backbones, config as cfg, data, specs  # noqa: E402
 from prompt_transfer.backbones import prepare_frozen_backbone  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
+from prompt_transfer.peft_io import PEFT_TASK_TYPES, class_logits, peft_forward  # noqa: E402
 from prompt_transfer.runtime import bf16_supported, setup_runtime  # noqa: E402
 from prompt_transfer.scorers import Encoded  # noqa: E402
 from prompt_transfer.session import Session  # noqa: E402
 from prompt_transfer.training import training_batches  # noqa: E402
 
-PEFT_TASK_TYPES = {
-    "embedding": "FEATURE_EXTRACTION",
-    "causal": "CAUSAL_LM",
-    "mlm": "FEATURE_EXTRACTION",
-    "seq2seq": "SEQ_2_SEQ_LM",
-}
 # A two-class task with no template, for the synthetic and mixed-task measurements.
 BENCH_TASK = specs.Task("bench", "sentiment", ["a", "b"], ["negative", "positive"], {})
 
@@ -112,7 +107,8 @@ class OurStep:
 
 class PeftStep:
     """The same step through PEFT prompt tuning: PEFT prepends the virtual tokens; the loss is
-    read out the way PEFT's model type exposes it (hidden states, or full-vocabulary logits)."""
+    read out of what PEFT's model type returns (full-vocabulary logits, or hidden states) as the
+    scorer reads it (prompt_transfer.peft_io.class_logits)."""
 
     def __init__(self, scorer, family, length, runtime, lr):
         from peft import PromptTuningConfig, get_peft_model
@@ -124,15 +120,7 @@ class PeftStep:
 
     def __call__(self, batch):
         with self.runtime.autocast():
-            out = self.model(input_ids=batch.ids, attention_mask=batch.mask)
-            if self.family == "causal":
-                last = out.logits[torch.arange(len(batch)), self.length + batch.read_index]
-                logits = last[:, self.scorer.label_token_ids]
-            else:  # embedding: the scorer's own pooling and cosine, on PEFT's hidden states
-                hidden = out.last_hidden_state[:, self.length :]
-                weights = batch.mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = F.normalize(((hidden * weights).sum(1) / weights.sum(1)).float(), dim=-1)
-                logits = self.scorer.scale * pooled @ self.scorer.label_vectors.T
+            logits = class_logits(peft_forward(self.model, self.scorer, batch), self.scorer, batch, self.length)
         F.cross_entropy(logits.float(), batch.labels).backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)

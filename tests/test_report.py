@@ -141,6 +141,7 @@ def test_every_stage_puts_its_figures_and_tables_in_the_report():
         "indicator_figure",
         "masking_table",
         "paper_comparison",
+        "prompt_bank",
     }
     for rule, caption, _ in wrappers:
         assert f"Made by rule ``{rule}``" in " ".join((REPO / "report" / caption).read_text().split()), caption

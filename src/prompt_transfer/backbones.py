@@ -296,12 +296,16 @@ def _resave_as_safetensors(model_id: str, family: str, folder: Path) -> None:
     model.save_pretrained(folder)
 
 
+def model_folder(manifest_path: str | Path) -> Path:
+    """The HF folder a manifest names (relative to the manifest, or absolute)."""
+    return Path(manifest_path).parent / read_json(manifest_path)["path"]
+
+
 def load_backbone(manifest_path: str | Path, family: str, dtype: str = "float32", device: torch.device | str = "cpu"):
     """Load (model, tokenizer) from a manifest; the model is frozen and in eval mode."""
     import transformers
 
-    manifest = read_json(manifest_path)
-    folder = Path(manifest_path).parent / manifest["path"]  # relative to the manifest, or absolute
+    folder = model_folder(manifest_path)
     model_class = getattr(transformers, MODEL_CLASSES[family])
     model = model_class.from_pretrained(folder, dtype=getattr(torch, dtype))
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)

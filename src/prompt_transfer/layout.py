@@ -55,6 +55,14 @@ RETRIEVAL = "results/indicators/{backbone}/retrieval.csv"
 EXTERNAL_INDICATORS = "results/indicators/external/{prompt_set}/indicators.csv"
 INDICATOR_FIGURE = "results/indicators.pdf"
 
+# prompts to take away: PEFT adapter folders and the prompt bank
+PEFT_ADAPTER = (
+    "results/peft/{backbone}/{task}"  # folder: adapter_config.json, adapter_model.safetensors, prompt_transfer.json
+)
+TPT_PEFT_ADAPTER = "results/peft/{backbone}/tpt/{init}__{target}"
+BANK_ENTRY = "results/bank/{backbone}/{task}.json"
+BANK_INDEX = "results/bank/index.csv"
+
 # bookkeeping of jobs: {job} is the job's wildcards joined by "/" (see job_path)
 BENCHMARKS = "results/benchmarks.csv"
 LOG = "results/logs/{rule}/{job}.log"

@@ -98,3 +98,53 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+VERSIONED_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "peft", "snakemake", "prompt-transfer")
+
+
+def code_version() -> str:
+    """The git commit of this package's checkout ("+dirty" with uncommitted changes to tracked
+    files), or "unknown" outside a git checkout."""
+    import subprocess
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+
+    def git(*args) -> str:
+        return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=10).stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".").strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (commit + ("+dirty" if dirty else "")) if commit else "unknown"
+
+
+def hardware(device: torch.device) -> dict:
+    """The CPU model, core count and (on CUDA) the GPU's name of this machine."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    return {"cpu": cpu, "cpu_cores": os.cpu_count(), "gpu": gpu}
+
+
+def environment(device: torch.device) -> dict:
+    """What a result was computed with: package versions, code version, hardware."""
+    import importlib.metadata
+    import sys
+
+    versions = {"python": sys.version.split()[0]}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"versions": versions, "code_version": code_version(), "hardware": hardware(device)}

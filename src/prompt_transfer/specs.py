@@ -301,6 +301,15 @@ class ComparisonJob(Spec):
 
 
 @dataclass(frozen=True)
+class BankJob(Spec):
+    """bank_entry: every setting a prompt of the bank was made and scored with."""
+
+    train: TrainJob
+    data: DataJob
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True)
 class CorrelationJob(Spec):
     bootstrap: int
     seed: int
@@ -455,6 +464,10 @@ def import_job(config: dict, backbone_: str, name: str) -> ImportJob:
 def comparison_job(config: dict, backbone_: str) -> ComparisonJob:
     reference = config["backbones"][backbone_]["reference"]["backbone"]
     return ComparisonJob(backbone_, reference, study_tasks(config), task_types(config, list(config["tasks"])))
+
+
+def bank_job(config: dict, backbone_: str, name: str) -> BankJob:
+    return BankJob(train_job(config, backbone_, name), data_job(config, name), evaluation(config, backbone_, name))
 
 
 def correlation_job(config: dict) -> CorrelationJob:

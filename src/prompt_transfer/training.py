@@ -173,11 +173,12 @@ def run_train_job(
     steps, an interrupted run resumes from it, and it is deleted once the outputs are written.
     """
     from .backbones import prepare_frozen_backbone
-    from .runtime import seed_everything, setup_runtime
+    from .runtime import environment, seed_everything, setup_runtime
     from .session import Session
 
     settings = job.training
     runtime = setup_runtime(threads, settings.precision)
+    environment_ = environment(runtime.device)  # now, while the code that runs is the checkout's
     generator = seed_everything(settings.seed)
     session = Session()
     scorer = session.scorer(manifest, job.backbone, job.task, settings.max_length, runtime)
@@ -208,6 +209,7 @@ def run_train_job(
         "scored_labels": scorer.scored_labels(),
         "settings": settings.to_dict(),
         "runtime": runtime.describe(),
+        "environment": environment_,
     }
     _write_outputs(result, metrics, out_prompt, out_log, out_metrics)
     if checkpointing:

@@ -1,0 +1,112 @@
+"""Prompts to take away: every trained prompt as an HF PEFT prompt-tuning adapter, and the
+prompt bank (one JSON file of provenance per prompt, and an index the report shows).
+
+    snakemake --cores 2 results/bank/index.csv --config data_dir=../shared/data
+
+The adapters load with `PeftModel.from_pretrained(base, folder)`; prompt_transfer.json beside
+them holds what PEFT has no field for (template, label words, scorer, training metadata).
+"""
+
+
+rule export_peft:
+    """A trained prompt as a PEFT prompt-tuning adapter folder for its backbone."""
+    input:
+        model=model(),
+        prompt=layout.PROMPT,
+    output:
+        directory(layout.PEFT_ADAPTER),
+    log:
+        log_of("export_peft", "{backbone}/{task}"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **LIGHT,
+    params:
+        code=code_of("export_peft"),
+        job=job_spec(specs.train_job, "backbone", "task"),
+    shell:
+        'python "$PROMPT_TRANSFER_SCRIPTS/export_peft.py"'
+        " --job {params.job:q} --model {input.model} --prompt {input.prompt} --out {output} --log-file {log}"
+
+
+# A TPT run's prompt, exported with the settings of its target task.
+use rule export_peft as export_peft_tpt with:
+    input:
+        model=model(),
+        prompt=layout.TPT_PROMPT,
+    output:
+        directory(layout.TPT_PEFT_ADAPTER),
+    log:
+        log_of("export_peft_tpt", "{backbone}/{init}__{target}"),
+    wildcard_constraints:
+        init=TPT_INIT_PATTERN,
+    params:
+        code=code_of("export_peft"),
+        job=job_spec(specs.train_job, "backbone", "target"),
+
+
+rule bank_entry:
+    """One trained prompt's provenance, metrics and cost."""
+    input:
+        model=model(),
+        prompt=layout.PROMPT,
+        metrics=layout.TRAIN_METRICS,
+        log=layout.TRAIN_LOG,
+        adapter=layout.PEFT_ADAPTER,
+        validation=layout.TRANSFER.format(
+            backbone="{backbone}", source="{task}", target="{task}"
+        ),
+        baseline=layout.BASELINES.format(backbone="{backbone}", target="{task}"),
+        benchmark=benchmark_of("train_prompt", "{backbone}/{task}"),
+        meta=layout.DATA_META,
+        splits=[split(name) for name in ("train", "dev", "validation")],
+    output:
+        layout.BANK_ENTRY,
+    log:
+        log_of("bank_entry", "{backbone}/{task}"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **LIGHT,
+    params:
+        code=code_of("bank_entry"),
+        job=job_spec(specs.bank_job, "backbone", "task"),
+        data_dir=data_dir("task"),
+    shell:
+        'python "$PROMPT_TRANSFER_SCRIPTS/bank_entry.py"'
+        " --job {params.job:q} --model {input.model} --prompt {input.prompt} --metrics {input.metrics}"
+        " --train-log {input.log} --adapter {input.adapter} --validation {input.validation}"
+        " --baseline {input.baseline} --benchmark {input.benchmark} --data-dir {params.data_dir}"
+        " --out {output} --log-file {log}"
+
+
+rule prompt_bank:
+    """The bank's index: one row per prompt of the study."""
+    input:
+        # Trained prompts: imported ones have no training to describe.
+        expand(
+            layout.BANK_ENTRY,
+            backbone=[b for b in BACKBONES if b in TRAINED],
+            task=TASKS,
+        ),
+    output:
+        report(
+            layout.BANK_INDEX,
+            caption="../report/prompt_bank.rst",
+            category="Prompt bank",
+            labels={"table": "index"},
+        ),
+    log:
+        log_of("prompt_bank"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **LIGHT,
+    params:
+        code=code_of("prompt_bank"),
+    shell:
+        'python "$PROMPT_TRANSFER_SCRIPTS/prompt_bank.py"'
+        " --entries {input} --out {output} --log-file {log}"
