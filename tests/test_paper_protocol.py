@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from conftest import TINY_LABEL_WORDS, sst2_rows  # noqa: F401  (fixture)
+from conftest import TINY_LABEL_WORDS
 from prompt_transfer.scorers import make_scorer
 from prompt_transfer.specs import Task
 

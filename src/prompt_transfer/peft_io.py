@@ -99,7 +99,6 @@ def run_export_job(job: TrainJob, manifest_path, prompt_path, out_dir, threads=N
     from .prompts import load_prompt
     from .scorers import default_template
 
-    manifest = read_json(manifest_path)
     prompt, meta = load_prompt(prompt_path)
     family = job.backbone.scorer
     base_model = base_model_of(manifest_path)
