@@ -58,7 +58,7 @@ def test_a_trained_prompt_exported_gives_the_scorers_logits_through_peft(tiny_ca
     config = json.loads((tmp_path / "adapter" / peft_io.ADAPTER_CONFIG).read_text())
     assert config["peft_type"] == "PROMPT_TUNING" and config["task_type"] == "CAUSAL_LM"
     assert config["num_virtual_tokens"] == TINY_TRAINING.prompt_length and config["token_dim"] == 32
-    assert config["base_model_name_or_path"] == json.loads(manifest.read_text())["path"]
+    assert config["base_model_name_or_path"] == str(manifest.parent / "hf")
     assert side["task"]["label_words"] == ["negative", "positive"] and side["scorer"]["family"] == "causal"
     assert side["training"]["best_step"] == json.loads(paths[2].read_text())["best_step"]
 
