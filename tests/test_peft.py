@@ -11,8 +11,21 @@ import json
 
 import pytest
 import torch
+import yaml
 
-from conftest import BACKBONE, TASKS, TINY, TINY_TRAINING, copy_workdir, jobs, materialize, sentiment_task, snakemake
+from conftest import (
+    BACKBONE,
+    TASKS,
+    TINY,
+    TINY_CONFIG,
+    TINY_TRAINING,
+    copy_workdir,
+    jobs,
+    materialize,
+    overlay,
+    sentiment_task,
+    snakemake,
+)
 from prompt_transfer import layout, peft_io
 from prompt_transfer.errors import FileFormatError, PromptShapeError, UserError
 from prompt_transfer.io import file_sha256
@@ -201,3 +214,17 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
         assert row.validation_accuracy == scored["accuracy"] and row.dev_accuracy == trained["best_dev_accuracy"]
         assert entry["settings"]["train"]["training"] == trained["settings"] and row.seed == trained["settings"]["seed"]
         assert entry["environment"]["versions"]["peft"] and entry["run"]["job_wall_seconds"] > 0
+
+    # The exported adapters as the prompt source of another backbone of the same weights: the
+    # workflow reads them back (rule import_prompt, layout peft) and scores them as its own.
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())["backbones"][BACKBONE]
+    imported = {**tiny, "prompts": {"layout": "peft", "path": f"results/peft/{BACKBONE}"}}
+    change = overlay(work, "peft.yaml", {"study": {"backbones": ["from-peft"]}, "backbones": {"from-peft": imported}})
+    result = snakemake(work, layout.MATRIX.format(backbone="from-peft"), configfiles=[change], data_dir=shared_data)
+    assert {rule for rule, _ in jobs(result.stderr)} >= {"import_prompt", "evaluate_transfer"}
+    assert "train_prompt" not in {rule for rule, _ in jobs(result.stderr)}
+    ours, read_back = (
+        pd.read_csv(work / layout.MATRIX.format(backbone=b)).set_index(["source", "target"]).accuracy
+        for b in (BACKBONE, "from-peft")
+    )
+    assert read_back.to_dict() == ours.to_dict()

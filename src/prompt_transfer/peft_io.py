@@ -126,6 +126,12 @@ def run_export_job(job: TrainJob, manifest_path, prompt_path, out_dir, threads=N
 # --- in ---------------------------------------------------------------------------------------
 
 
+def is_hub_id(path_or_id) -> bool:
+    """An owner/name that is no local path: an adapter the reader fetches from the HF hub."""
+    text = str(path_or_id)
+    return not Path(text).exists() and text.count("/") == 1 and not text.startswith((".", "/"))
+
+
 def _local_folder(path_or_id) -> Path:
     """The adapter's folder: a local path, or a hub id (owner/name) snapshotted from the HF hub."""
     path = Path(path_or_id)
@@ -134,7 +140,7 @@ def _local_folder(path_or_id) -> Path:
             raise FileFormatError(f"{path}: a PEFT adapter is a folder (with {ADAPTER_CONFIG}), not a file")
         return path
     text = str(path_or_id)
-    if text.count("/") != 1 or text.startswith((".", "/")):
+    if not is_hub_id(text):
         raise FileNotFoundError(f"{text}: no such PEFT adapter folder")
     from huggingface_hub import snapshot_download
 

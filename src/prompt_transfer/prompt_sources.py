@@ -24,7 +24,9 @@ from .errors import ConfigError, PromptShapeError
 class Layout:
     locate: Callable[[dict, str], str]  # (source entry, task) -> the location `read` takes
     read: Callable[[str, int | None], tuple]  # (location, expected width or None) -> (tensor [L, d], facts)
-    files: bool  # locations are local files: checked before any job runs, and inputs of the jobs
+    # location -> the local files it reads: checked before any job runs, and inputs of the jobs
+    # (none for ids a reader fetches itself)
+    files: Callable[[str], list[str]]
 
 
 # --- su2022: Su et al. (NAACL 2022), thunlp/Prompt-Transferability, task_prompt_emb/ ----------------
@@ -72,10 +74,39 @@ def read_su2022(location: str, expected_hidden_size: int | None) -> tuple:
         raise PromptShapeError(
             f"{location}: prompt of shape {list(prompt.shape)} does not fit this backbone (width {expected_hidden_size})"
         )
-    return prompt, {"layout": "su2022", "file": os.path.abspath(location), "shape": list(prompt.shape)}
+    return prompt, {"layout": "su2022", "file": location, "shape": list(prompt.shape)}
 
 
-LAYOUTS = {"su2022": Layout(su2022_locate, read_su2022, files=True)}
+# --- peft: HF PEFT prompt-tuning adapters (adapter_config.json + adapter_model.safetensors) ---------
+
+
+def peft_locate(source: dict, task: str) -> str:
+    """The adapter of `task`: `locations` names a folder or a hub id (owner/name), else the
+    folder <path>/<task>, as the workflow's own export writes them (results/peft/<backbone>/)."""
+    location = source["locations"].get(task)
+    if location is None and source.get("path") is None:
+        raise ConfigError(f"no PEFT adapter for task {task!r}: name it under locations, or give path")
+    return location or os.path.join(source["path"], task)
+
+
+def peft_files(location: str) -> list[str]:
+    """A local adapter folder's files; none for a hub id, which the reader downloads."""
+    from .peft_io import ADAPTER_CONFIG, ADAPTER_WEIGHTS, is_hub_id
+
+    return [] if is_hub_id(location) else [os.path.join(location, f) for f in (ADAPTER_CONFIG, ADAPTER_WEIGHTS)]
+
+
+def read_peft(location: str, expected_hidden_size: int | None) -> tuple:
+    from .peft_io import read_peft_adapter
+
+    prompt, info = read_peft_adapter(location, expected_hidden_size)
+    return prompt, {"layout": "peft", "shape": list(prompt.shape), **{k: v for k, v in info.items() if v is not None}}
+
+
+LAYOUTS = {
+    "su2022": Layout(su2022_locate, read_su2022, files=lambda location: [location]),
+    "peft": Layout(peft_locate, read_peft, files=peft_files),
+}
 
 
 # --- sources in the config --------------------------------------------------------------------
@@ -100,7 +131,7 @@ def locate(source: dict, task: str) -> str:
 
 def input_files(source: dict, task: str) -> list[str]:
     """The files a job reads for `task`'s prompt (none for ids a reader fetches itself)."""
-    return [locate(source, task)] if LAYOUTS[source["layout"]].files else []
+    return LAYOUTS[source["layout"]].files(locate(source, task))
 
 
 def read(source_layout: str, location: str, expected_hidden_size: int | None = None) -> tuple:
@@ -157,9 +188,10 @@ def set_input_files(config: dict, prompt_set: str) -> list[str]:
 
 def model_hidden_size(manifest_path) -> int:
     """The backbone's embedding width from its HF config.json, without loading weights."""
+    from .backbones import model_folder
     from .io import read_json
 
-    config = read_json(os.path.join(read_json(manifest_path)["path"], "config.json"))
+    config = read_json(model_folder(manifest_path) / "config.json")
     for key in ("hidden_size", "d_model", "n_embd"):
         if key in config:
             return int(config[key])
