@@ -39,6 +39,11 @@ def predict(
 def accuracy(
     scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
 ) -> float:
+    """The task's score: accuracy, or for a generation task its metric (F1, ROUGE-L; generation.py)."""
+    if getattr(scorer, "generates", False):
+        from .generation import task_score
+
+        return task_score(scorer, prompt, items, batch_size, runtime)
     labels = torch.tensor([x.label for x in items])
     return (predict(scorer, prompt, items, batch_size, runtime) == labels).sum().item() / len(items)
 

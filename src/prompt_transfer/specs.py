@@ -104,6 +104,7 @@ class Task(Spec):
     labels: list[str]
     label_words: list  # per label: a word, or a list of alternatives
     templates: dict[str, str] = field(default_factory=dict)  # this family's and "default"
+    generation: dict | None = None  # generation tasks: {metric, max_new_tokens}; labels and words are empty
 
 
 @dataclass(frozen=True)

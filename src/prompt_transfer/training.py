@@ -86,6 +86,8 @@ def train_prompt(
     def loss_of(items):
         batch = scorer.collate(items).to(runtime.device)
         with runtime.autocast():
+            if getattr(scorer, "generates", False):  # teacher-forced loss on the target tokens (generation.py)
+                return scorer.loss(prompt, batch), len(batch)
             logits = scorer.logits(prompt, batch)
         return F.cross_entropy(logits.float(), batch.labels), len(batch)
 
