@@ -48,6 +48,11 @@ def accuracy(
     return (predict(scorer, prompt, items, batch_size, runtime) == labels).sum().item() / len(items)
 
 
+def metric_name(scorer: Scorer) -> str:
+    """What `accuracy` measures for the scorer's task: accuracy, f1 or rouge_l."""
+    return getattr(scorer, "metric", "accuracy")
+
+
 def run_transfer_job(
     job: TransferJob, manifest, prompt_path, data_dir, out, threads=None, session: Session | None = None
 ) -> dict:
@@ -64,6 +69,7 @@ def run_transfer_job(
         "source": meta.get("task"),
         "target": job.task.name,
         "accuracy": accuracy(scorer, prompt, items, job.evaluation.batch_size, runtime),
+        "metric": metric_name(scorer),
         "examples": len(items),
         "prompt": str(prompt_path),
         "seed": meta.get("settings", {}).get("seed"),
@@ -96,6 +102,7 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
         "random": random_scores,
         "random_mean": sum(random_scores) / len(random_scores),
         "random_seeds": seeds,
+        "metric": metric_name(scorer),
         "examples": len(items),
         "runtime": runtime.describe(),
     }

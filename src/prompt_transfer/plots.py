@@ -59,14 +59,27 @@ def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, s
             size = 3 + 0.55 * len(tasks)
             fig, ax = plt.subplots(figsize=(size + 2.5, size))
             own = matrix[matrix.source == matrix.target].set_index("target")["accuracy"]
+            score = _score_words(matrix)
+            break_ = " " if score == "accuracy" else "\n"  # mixed metrics: a longer title, on two lines
             title = (
                 f"Zero-shot prompt transfer on {backbone}\n"
-                f"(validation accuracy relative to each target's own prompt; mean own accuracy {100 * own.mean():.1f}%)"
+                f"(validation {score} relative to each target's own prompt;{break_}mean own {score} {100 * own.mean():.1f}%)"
             )
             transfer_heatmap(ax, matrix, tasks, task_types, title)
             fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
+
+
+METRIC_WORDS = {"accuracy": "accuracy", "f1": "F1", "rouge_l": "ROUGE-L"}
+
+
+def _score_words(matrix) -> str:
+    """'accuracy', or for a study with generation tasks the metrics it mixes (each target its own)."""
+    metrics = sorted(set(matrix["metric"])) if "metric" in matrix else ["accuracy"]
+    if metrics == ["accuracy"]:
+        return "accuracy"
+    return "score (" + "/".join(METRIC_WORDS.get(m, m) for m in metrics) + ")"
 
 
 def _speedup_label(row) -> str:

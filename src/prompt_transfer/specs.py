@@ -181,6 +181,7 @@ class DataJob(Spec):
     hub: dict | None = None
     local: str | None = None
     pair: bool | None = None  # True: every row needs text_b (None, not False, keeps single-text specs as they were)
+    generation: bool | None = None  # True: rows carry target and answers instead of a label
 
 
 @dataclass(frozen=True)
@@ -298,6 +299,8 @@ def family(config: dict, backbone: str) -> str:
 def task(config: dict, name: str, family_: str) -> Task:
     entry = config["tasks"][name]
     templates = {k: v for k, v in entry["templates"].items() if k in (family_, "default")}
+    if "generation" in entry:
+        return Task(name, entry["type"], [], [], templates, entry["generation"])
     return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates)
 
 
@@ -327,6 +330,7 @@ def data_job(config: dict, name: str) -> DataJob:
         entry.get("hub"),
         entry.get("local"),
         entry["pair"] or None,
+        "generation" in entry or None,
     )
 
 

@@ -10,7 +10,9 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
     """Long table of every (source, target) score with relative performance.
 
     relative = score(target | source's prompt) / score(target | its own prompt) * 100.
-    Baselines enter as sources "no prompt" and "random prompt" of type "baseline".
+    Baselines enter as sources "no prompt" and "random prompt" of type "baseline". `accuracy` is
+    the target's metric, named in `metric` (accuracy; f1 or rouge_l for generation tasks), so
+    relative performance compares a target only with itself.
     """
     import pandas as pd
 
@@ -25,11 +27,14 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
                 "source": name,
                 "target": b["target"],
                 "accuracy": b[key],
+                "metric": b.get("metric", "accuracy"),
                 "examples": b["examples"],
             }
             for key, name in BASELINE_ROWS.items()
         ]
-    frame = pd.DataFrame(rows)[["backbone", "source", "target", "accuracy", "examples"]]
+    frame = pd.DataFrame(rows)
+    frame["metric"] = frame.get("metric", pd.Series("accuracy", index=frame.index)).fillna("accuracy")
+    frame = frame[["backbone", "source", "target", "accuracy", "metric", "examples"]]
     own = frame[frame.source == frame.target].set_index("target")["accuracy"]
     frame["own_accuracy"] = frame.target.map(own)
     frame["relative"] = 100 * frame.accuracy / frame.own_accuracy
