@@ -235,3 +235,15 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, sh
     assert set(matrix.pair) == {"own", "cross-type", "baseline"}
     metrics_ = json.loads((tmp_path / "results/prompts/tiny-causal/nq_open.metrics.json").read_text())
     assert metrics_["dev_metric"] == "f1"
+
+
+@pytest.mark.parametrize("family", GENERATIVE)
+def test_neurons_read_a_generation_task_where_its_answer_starts(tiny_backbones, qa_rows, family):
+    from prompt_transfer.neurons import prompt_activations, stimulus
+
+    scorer = generator(tiny_backbones, family)
+    prompt = torch.randn(3, scorer.hidden_size, generator=torch.Generator().manual_seed(2))
+    runtime = setup_runtime(1, "fp32")
+    for items in ([stimulus(scorer)], scorer.encode(qa_rows)):
+        activations = prompt_activations(scorer, prompt, items, 4, runtime)
+        assert activations.shape[0] == 2 and torch.isfinite(activations).all()
