@@ -20,7 +20,7 @@ def eval_tasks(config: dict) -> list[str]:
     generation tasks only when every projector backbone can generate)."""
     if config["projector"]["eval_tasks"]:
         return config["projector"]["eval_tasks"]
-    families = {config["backbones"][b]["scorer"] for p in config["projector"]["pairs"] for b in p.values()}
+    families = {config["backbones"].get(b, {}).get("scorer") for p in config["projector"]["pairs"] for b in p.values()}
     writes = families <= set(GENERATIVE_FAMILIES)
     return [t for t in config["study"]["tasks"] if writes or "generation" not in config["tasks"].get(t, {})]
 
