@@ -206,12 +206,13 @@ def test_the_authors_uniform_random_baseline_sits_next_to_the_default_one(tmp_pa
     for target in types:
         for source in types:
             pairs.append(tmp_path / f"{source}_{target}.json")
-            write_json(
-                pairs[-1], {"backbone": "m", "source": source, "target": target, "accuracy": 0.8, "examples": 10}
-            )
+            write_json(pairs[-1], {"backbone": "m", "source": source, "target": target, "accuracy": 0.8,
+                                   "example_scores": "1111111100", "examples": 10})  # fmt: skip
         baselines.append(tmp_path / f"base_{target}.json")
-        write_json(baselines[-1], {"backbone": "m", "target": target, "no_prompt": 0.5, "random_mean": 0.55,
-                                   "uniform_random_mean": 0.4, "examples": 10})  # fmt: skip
+        write_json(baselines[-1], {"backbone": "m", "target": target, "examples": 10,
+                                   "no_prompt": 0.5, "no_prompt_example_scores": "1111100000",
+                                   "random_mean": 0.55, "random_example_scores": ["1111100000", "1111110000"],
+                                   "uniform_random_mean": 0.4, "uniform_random_example_scores": ["1111000000"]})  # fmt: skip
     matrix = transfer_matrix(pairs, baselines, types)
     assert set(matrix[matrix.pair == "baseline"].source) == {"no prompt", "random prompt", "uniform random prompt"}
     summary = transfer_summary(matrix)

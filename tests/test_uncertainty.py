@@ -81,8 +81,8 @@ def test_the_matrix_carries_intervals_and_the_summary_counts_cells_above_random(
             path = tmp_path / f"{source}__{target}.json"
             p = 0.9 if source == target else 0.5
             record = {"backbone": "b", "source": source, "target": target, "examples": 300}
-            record["correct"] = hits(p)
-            record["accuracy"] = record["correct"].count("1") / 300
+            record["example_scores"] = hits(p)
+            record["accuracy"] = record["example_scores"].count("1") / 300
             path.write_text(json.dumps(record))
             pairs.append(path)
     for target in tasks:
@@ -93,9 +93,9 @@ def test_the_matrix_carries_intervals_and_the_summary_counts_cells_above_random(
             "target": target,
             "examples": 300,
             "no_prompt": none.count("1") / 300,
-            "no_prompt_correct": none,
+            "no_prompt_example_scores": none,
             "random_mean": float(np.mean([h.count("1") / 300 for h in random_hits])),
-            "random_correct": random_hits,
+            "random_example_scores": random_hits,
         }
         path = tmp_path / f"baseline_{target}.json"
         path.write_text(json.dumps(record))
@@ -110,3 +110,14 @@ def test_the_matrix_carries_intervals_and_the_summary_counts_cells_above_random(
     table = transfer.type_difference(matrix, tasks)
     assert list(table.columns[:3]) == ["same_type_relative", "cross_type_relative", "same_minus_cross"]
     assert table.loc[0, "tasks"] == 3 and table.loc[0, "seeds"] == 1 and table.loc[0, "examples_per_target"] == 300
+
+
+def test_generation_scores_are_kept_per_example_and_resampled_like_hits():
+    from prompt_transfer.evaluation import stored
+
+    assert stored([1.0, 0.0, 1.0]) == "101"
+    kept = stored([0.5, 1.0, 0.25])
+    assert kept == [0.5, 1.0, 0.25]
+    assert transfer._scores(kept).tolist() == [[0.5, 1.0, 0.25]]
+    assert transfer._scores([kept, "011"]).tolist() == [[0.5, 1.0, 0.25], [0.0, 1.0, 1.0]]
+    assert transfer._scores("10").tolist() == [[1.0, 0.0]]

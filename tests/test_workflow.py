@@ -37,8 +37,8 @@ def test_the_study_produces_matrix_summary_and_heatmap(study):
     assert sst2_on_laptop.relative == pytest.approx(100 * sst2_on_laptop.accuracy / sst2_on_laptop.own_accuracy)
     assert ((matrix.accuracy_low <= matrix.accuracy) & (matrix.accuracy <= matrix.accuracy_high)).all()
     evaluation = json.loads((study / f"results/transfer/{BACKBONE}/sst2__laptop.json").read_text())
-    assert len(evaluation["correct"]) == evaluation["examples"] == 60
-    assert evaluation["correct"].count("1") / 60 == pytest.approx(evaluation["accuracy"])
+    assert len(evaluation["example_scores"]) == evaluation["examples"] == 60
+    assert evaluation["example_scores"].count("1") / 60 == pytest.approx(evaluation["accuracy"])
     summary = pd.read_csv(study / f"results/transfer/{BACKBONE}/summary.csv")
     assert list(summary.target) == sorted(TASKS) + ["all"]
     difference = pd.read_csv(study / f"results/transfer/{BACKBONE}/type_difference.csv").iloc[0]

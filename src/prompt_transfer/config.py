@@ -101,9 +101,14 @@ def load_config(raw: dict) -> dict:
     if errors:
         lines = ["  {}: {}".format(*_describe(e)) for e in errors[:10]]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
-    for task in config["tasks"].values():
+    for name, task in config["tasks"].items():
         # Not a schema default: it follows the hub source when one is given.
         task.setdefault("pair", task.get("hub", {}).get("text_b") is not None)
+        if "generation" in task:  # no classes: the classification code sees empty ones
+            for key in ("labels", "label_words"):
+                if key in task:
+                    raise ConfigError(f"tasks.{name}.{key}: a generation task has no {key} (it writes text)")
+            task.update(labels=[], label_words={})
     _cross_check(config)
     return config
 
@@ -122,7 +127,9 @@ def _cross_check(config: dict) -> None:
         task = tasks.get(name)
         if task is None:
             continue
-        for family in sorted(families):
+        if "generation" in task:
+            problems += _generation_problems(config, name)
+        for family in sorted(families) if "generation" not in task else ():
             words = task["label_words"].get(family)
             if words is None:
                 problems.append(f"tasks.{name}.label_words: no {family!r} words, needed by the study's backbones")
@@ -140,6 +147,24 @@ def _cross_check(config: dict) -> None:
             problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+GENERATIVE_FAMILIES = ("causal", "seq2seq")  # as generation.GENERATIVE_FAMILIES (this module imports no torch)
+
+
+def _generation_problems(config: dict, name: str) -> list[str]:
+    """A generation task needs backbones that can write, and its references on the hub."""
+    task, problems = config["tasks"][name], []
+    for backbone in config["study"]["backbones"]:
+        family = config["backbones"].get(backbone, {}).get("scorer")
+        if family is not None and family not in GENERATIVE_FAMILIES:
+            problems.append(
+                f"tasks.{name}: a generation task ({task['type']}) needs a backbone that can generate text "
+                f"({', '.join(GENERATIVE_FAMILIES)}); study backbone {backbone!r} is {family!r}"
+            )
+    if "hub" in task and task["hub"]["answers"] is None:
+        problems.append(f"tasks.{name}.hub.answers: a generation task needs the column of its references")
+    return problems
 
 
 def load_study(raw: dict) -> dict:

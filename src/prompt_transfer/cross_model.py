@@ -8,6 +8,7 @@ Free of torch, so the workflow reads it when it plans the jobs without loading t
 from __future__ import annotations
 
 
+from .config import GENERATIVE_FAMILIES
 from .errors import ConfigError
 from .specs import training
 
@@ -15,8 +16,13 @@ OBJECTIVES = ("distance", "task")
 
 
 def eval_tasks(config: dict) -> list[str]:
-    """Target tasks of the cross-model table: projector.eval_tasks, or the study's tasks."""
-    return config["projector"]["eval_tasks"] or config["study"]["tasks"]
+    """Target tasks of the cross-model table: projector.eval_tasks, or the study's tasks (its
+    generation tasks only when every projector backbone can generate)."""
+    if config["projector"]["eval_tasks"]:
+        return config["projector"]["eval_tasks"]
+    families = {config["backbones"].get(b, {}).get("scorer") for p in config["projector"]["pairs"] for b in p.values()}
+    writes = families <= set(GENERATIVE_FAMILIES)
+    return [t for t in config["study"]["tasks"] if writes or "generation" not in config["tasks"].get(t, {})]
 
 
 def check(config: dict) -> None:
@@ -46,7 +52,12 @@ def check(config: dict) -> None:
             problems += [
                 f"{where}.{key}: task {t!r} has no {family!r} label words"
                 for t in used
-                if family not in tasks[t]["label_words"]
+                if family not in tasks[t]["label_words"] and "generation" not in tasks[t]
+            ]
+            problems += [
+                f"{where}.{key}: task {t!r} is a generation task and {pair[key]!r} ({family}) cannot generate"
+                for t in used
+                if "generation" in tasks[t] and family not in GENERATIVE_FAMILIES
             ]
         # The projector flattens every source prompt, so all must have one length; the
         # distance objective compares with the target's own prompts, so they must match too.

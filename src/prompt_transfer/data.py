@@ -1,7 +1,8 @@
 """Task data: load from the HF hub or a local folder, check every row, sample deterministically.
 
 Both sources produce the same row format, {"text_a", "text_b", "label"}, with `label` an index
-into the task's registry labels. Local files are checked line by line so that a bad row is
+into the task's registry labels; rows of a generation task carry {"target", "answers"} (the
+training target and every reference the metric accepts) instead of a label. Local files are checked line by line so that a bad row is
 reported with its file and line; hub labels are matched to ours by name.
 """
 
@@ -18,8 +19,7 @@ from .specs import DataJob
 SPLITS = ("train", "dev", "validation")
 
 
-def _check_row(row, where: str, n_labels: int, pair_task: str | None = None) -> dict:
-    """The row in our format; pair_task names the task when its rows need text_b too."""
+def _check_texts(row, where: str, pair_task: str | None) -> tuple[str, str | None]:
     if not isinstance(row, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
     text_a = row.get("text_a")
@@ -30,6 +30,12 @@ def _check_row(row, where: str, n_labels: int, pair_task: str | None = None) -> 
         raise DataError(f"{where}: 'text_b' must be a string or null")
     if pair_task is not None and (text_b is None or not text_b.strip()):
         raise DataError(f"{where}: 'text_b' is missing or empty ({pair_task} is a pair task)")
+    return text_a, text_b
+
+
+def _check_row(row, where: str, n_labels: int, pair_task: str | None = None) -> dict:
+    """The row in our format; pair_task names the task when its rows need text_b too."""
+    text_a, text_b = _check_texts(row, where, pair_task)
     if "label" not in row or row["label"] is None:
         raise DataError(f"{where}: no 'label'")
     label = row["label"]
@@ -40,8 +46,34 @@ def _check_row(row, where: str, n_labels: int, pair_task: str | None = None) -> 
     return {"text_a": text_a, "text_b": text_b, "label": label}
 
 
-def read_local_split(path: Path, n_labels: int, pair_task: str | None = None) -> list[dict]:
-    """Read one JSONL split, validating every line."""
+def _check_generation_row(row, where: str, pair_task: str | None = None) -> dict:
+    """A generation task's row: its texts, a non-empty target and the references (answers;
+    [target] when absent); target defaults to the first reference."""
+    text_a, text_b = _check_texts(row, where, pair_task)
+    answers, target = row.get("answers"), row.get("target")
+    if answers is None and target is None:
+        raise DataError(f"{where}: no 'target' or 'answers' (a generation task's rows carry them instead of a label)")
+    if answers is None and isinstance(target, str):
+        answers = [target]
+    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) and a.strip() for a in answers):
+        raise DataError(f"{where}: 'answers' must be a non-empty list of non-empty strings")
+    if target is None:
+        target = answers[0]
+    if not isinstance(target, str) or not target.strip():
+        raise DataError(f"{where}: 'target' must be a non-empty string")
+    return {"text_a": text_a, "text_b": text_b, "target": target, "answers": answers}
+
+
+def _checker(n_labels: int, pair_task: str | None, generation: bool):
+    """The row check of a task: (row, where) -> the row in our format."""
+    if generation:
+        return lambda row, where: _check_generation_row(row, where, pair_task)
+    return lambda row, where: _check_row(row, where, n_labels, pair_task)
+
+
+def read_local_split(path: Path, n_labels: int, pair_task: str | None = None, generation: bool = False) -> list[dict]:
+    """Read one JSONL split, validating every line (generation: rows with target and answers)."""
+    check = _checker(n_labels, pair_task, generation)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     rows = []
@@ -54,7 +86,7 @@ def read_local_split(path: Path, n_labels: int, pair_task: str | None = None) ->
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(f"{where}: not valid JSON ({e.msg})") from None
-            rows.append(_check_row(row, where, n_labels, pair_task))
+            rows.append(check(row, where))
     if not rows:
         raise DataError(f"{path}: the split is empty")
     return rows
@@ -70,21 +102,22 @@ def _meta_labels(meta_path: Path) -> list | None:
 
 
 def load_local(
-    data_dir: str | Path, folder: str, labels: list[str], pair_task: str | None = None
+    data_dir: str | Path, folder: str, labels: list[str], pair_task: str | None = None, generation: bool = False
 ) -> dict[str, list[dict]]:
     """Train and validation rows of a task folder in the format of ../shared/data (pair_task: as
-    in _check_row)."""
+    in _check_row; generation: rows with target and answers)."""
     root = Path(data_dir) / folder
     meta_path = root / "meta.json"
     if meta_path.is_file():
         meta_labels = _meta_labels(meta_path)
-        if meta_labels is not None and meta_labels != list(labels):
+        if meta_labels is not None and not generation and meta_labels != list(labels):
             raise DataError(
                 f"{meta_path}: labels {meta_labels} differ from the registry's {labels}; "
                 "label indices would not mean the same thing"
             )
     return {
-        split: read_local_split(root / f"{split}.jsonl", len(labels), pair_task) for split in ("train", "validation")
+        split: read_local_split(root / f"{split}.jsonl", len(labels), pair_task, generation)
+        for split in ("train", "validation")
     }
 
 
@@ -120,9 +153,28 @@ def _load_hub_split(datasets, hub: dict, split: str):
         ) from None
 
 
-def load_hub(hub: dict, labels: list[str], pair_task: str | None = None) -> dict[str, list[dict]]:
+def _hub_field(example: dict, column: str):
+    """A column of a hub row; a dotted path reads a nested field (SQuAD's answers.text)."""
+    value = example
+    for key in column.split("."):
+        value = value[key]
+    return value
+
+
+def _hub_generation_row(example: dict, hub: dict) -> dict:
+    answers = _hub_field(example, hub["answers"])
+    answers = [answers] if isinstance(answers, str) else list(answers)
+    target = _hub_field(example, hub["target"]) if hub["target"] else (answers[0] if answers else None)
+    text_b = example[hub["text_b"]] if hub["text_b"] else None
+    return {"text_a": example[hub["text_a"]], "text_b": text_b, "target": target, "answers": answers}
+
+
+def load_hub(
+    hub: dict, labels: list[str], pair_task: str | None = None, generation: bool = False
+) -> dict[str, list[dict]]:
     """Train and validation rows of a task from the HF hub, mapped to the registry's labels
-    (pair_task: as in _check_row)."""
+    (pair_task: as in _check_row; generation: rows with target and answers from the hub's
+    `answers` and `target` columns)."""
     import datasets
 
     out = {}
@@ -134,6 +186,9 @@ def load_hub(hub: dict, labels: list[str], pair_task: str | None = None) -> dict
         where = f"{hub['path']}[{hub['name']}]:{hub_split}"
         rows = []
         for i, ex in enumerate(ds):
+            if generation:
+                rows.append(_check_generation_row(_hub_generation_row(ex, hub), f"{where} row {i}", pair_task))
+                continue
             label = _hub_label_index(ex[hub["label"]], hub_names, labels, f"{where} row {i}")
             if label is None:
                 continue
@@ -174,13 +229,13 @@ def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
     pair_task = job.task if job.pair else None
     if job.data_dir is not None:
         folder = job.local or job.task
-        rows = load_local(job.data_dir, folder, job.labels, pair_task)
+        rows = load_local(job.data_dir, folder, job.labels, pair_task, bool(job.generation))
         # What was read, not where it lay: results name no path of the machine.
         files = {f"{split}.jsonl": file_sha256(Path(job.data_dir, folder, f"{split}.jsonl")) for split in rows}
         source = {"kind": "local", "folder": folder, "sha256": files}
     else:
         try:
-            rows = load_hub(job.hub, job.labels, pair_task)
+            rows = load_hub(job.hub, job.labels, pair_task, bool(job.generation))
         except DataError as e:
             raise DataError(f"task {job.task}: {e}") from None
         source = {
@@ -196,10 +251,11 @@ def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
         "source": source,
         "sampling": sampling,
         "sizes": {split: len(r) for split, r in splits.items()},
-        "label_counts": {
-            split: [sum(1 for x in r if x["label"] == i) for i in range(len(job.labels))] for split, r in splits.items()
-        },
     }
+    if not job.generation:
+        meta["label_counts"] = {
+            split: [sum(1 for x in r if x["label"] == i) for i in range(len(job.labels))] for split, r in splits.items()
+        }
     for split, split_rows in splits.items():
         write_jsonl(Path(out_dir) / f"{split}.jsonl", split_rows)
     write_json(Path(out_dir) / "meta.json", meta)

@@ -36,23 +36,40 @@ def predict(
     return predictions
 
 
-def correct(
+def example_scores(
     scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
-) -> str:
-    """'1' or '0' per item, in the order of `items`: what the intervals of a score resample."""
+) -> list[float]:
+    """Each item's score, in the order of `items`: 1 or 0 (the right class or not), or for a
+    generation task its metric (F1, ROUGE-L; generation.py). What the intervals resample."""
+    if getattr(scorer, "generates", False):
+        from .generation import example_scores as generated
+
+        return generated(scorer, prompt, items, batch_size, runtime)
     labels = torch.tensor([x.label for x in items])
-    hits = predict(scorer, prompt, items, batch_size, runtime) == labels
-    return "".join("1" if hit else "0" for hit in hits.tolist())
+    return (predict(scorer, prompt, items, batch_size, runtime) == labels).float().tolist()
 
 
 def accuracy(
     scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
 ) -> float:
-    return share_correct(correct(scorer, prompt, items, batch_size, runtime))
+    """The task's score: accuracy, or a generation task's metric; the mean of example_scores."""
+    return mean(example_scores(scorer, prompt, items, batch_size, runtime))
 
 
-def share_correct(hits: str) -> float:
-    return hits.count("1") / len(hits)
+def mean(scores: list[float]) -> float:
+    return sum(scores) / len(scores)
+
+
+def stored(scores: list[float]) -> str | list[float]:
+    """Per-example scores as results keep them: '0110…' when each is 0 or 1, else rounded numbers."""
+    if all(score in (0.0, 1.0) for score in scores):
+        return "".join("1" if score else "0" for score in scores)
+    return [round(score, 4) for score in scores]
+
+
+def metric_name(scorer: Scorer) -> str:
+    """What `accuracy` measures for the scorer's task: accuracy, f1 or rouge_l."""
+    return getattr(scorer, "metric", "accuracy")
 
 
 def run_transfer_job(
@@ -66,13 +83,14 @@ def run_transfer_job(
         manifest, job.backbone, job.task, job.evaluation, data_dir, threads
     )
     prompt, meta = load_prompt(prompt_path, scorer.hidden_size)
-    hits = correct(scorer, prompt, items, job.evaluation.batch_size, runtime)
+    scores = example_scores(scorer, prompt, items, job.evaluation.batch_size, runtime)
     result = {
         "backbone": job.backbone.name,
         "source": meta.get("task"),
         "target": job.task.name,
-        "accuracy": share_correct(hits),
-        "correct": hits,
+        "accuracy": mean(scores),
+        "metric": metric_name(scorer),
+        "example_scores": stored(scores),
         "examples": len(items),
         "prompt": str(prompt_path),
         "seed": meta.get("settings", {}).get("seed"),
@@ -92,31 +110,33 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
     )
     batch_size = job.evaluation.batch_size
     seeds = [job.seed + k for k in range(job.random_prompts)]
-    random_hits = []
+    random_examples = []
     for seed in seeds:
         prompt = scorer.init_prompt(
             job.prompt_length, job.prompt_init, torch.Generator().manual_seed(seed), job.init_std
         )
-        random_hits.append(correct(scorer, prompt, items, batch_size, runtime))
-    random_scores = [share_correct(hits) for hits in random_hits]
-    no_prompt_hits = correct(scorer, None, items, batch_size, runtime)
+        random_examples.append(example_scores(scorer, prompt, items, batch_size, runtime))
+    random_scores = [mean(scores) for scores in random_examples]
+    no_prompt_examples = example_scores(scorer, None, items, batch_size, runtime)
     result = {
         "backbone": job.backbone.name,
         "target": job.task.name,
-        "no_prompt": share_correct(no_prompt_hits),
-        "no_prompt_correct": no_prompt_hits,
+        "no_prompt": mean(no_prompt_examples),
+        "no_prompt_example_scores": stored(no_prompt_examples),
         "random": random_scores,
-        "random_correct": random_hits,
+        "random_example_scores": [stored(scores) for scores in random_examples],
         "random_mean": sum(random_scores) / len(random_scores),
         "random_seeds": seeds,
+        "metric": metric_name(scorer),
         "examples": len(items),
         "runtime": runtime.describe(),
     }
     if job.uniform_random:  # the authors' baseline: uniform [0, 1) values, a fresh draw per evaluation
         shape = (job.prompt_length, scorer.hidden_size)
         uniform = [torch.rand(shape, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
-        result["uniform_random_correct"] = [correct(scorer, p, items, batch_size, runtime) for p in uniform]
-        result["uniform_random"] = [share_correct(hits) for hits in result["uniform_random_correct"]]
+        uniform_examples = [example_scores(scorer, p, items, batch_size, runtime) for p in uniform]
+        result["uniform_random_example_scores"] = [stored(scores) for scores in uniform_examples]
+        result["uniform_random"] = [mean(scores) for scores in uniform_examples]
         result["uniform_random_mean"] = sum(result["uniform_random"]) / len(uniform)
     write_json(out, result)
     return result

@@ -74,8 +74,9 @@ def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, s
             fig, ax = plt.subplots(figsize=(size + 2.5, size))
             own = matrix[matrix.source == matrix.target]
             seeds = int(own.seeds.max())
+            score = _score_words(matrix)
             details = (
-                f"Validation accuracy relative to each target's own prompt (mean own accuracy"
+                f"Validation {score} relative to each target's own prompt (mean own {score}"
                 f" {100 * own.accuracy.mean():.1f}%); {seeds} trained prompt{'s' if seeds > 1 else ''} per task,"
                 f" {int(own.examples.median())} examples per target. Hatched: not distinguishable from the"
                 " random prompts (95% bootstrap interval)."
@@ -86,6 +87,17 @@ def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, s
             fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
+
+
+METRIC_WORDS = {"accuracy": "accuracy", "f1": "F1", "rouge_l": "ROUGE-L"}
+
+
+def _score_words(matrix) -> str:
+    """'accuracy', or for a study with generation tasks the metrics it mixes (each target its own)."""
+    metrics = sorted(set(matrix["metric"])) if "metric" in matrix else ["accuracy"]
+    if metrics == ["accuracy"]:
+        return "accuracy"
+    return "score (" + "/".join(METRIC_WORDS.get(m, m) for m in metrics) + ")"
 
 
 def _speedup_label(row) -> str:

@@ -432,4 +432,8 @@ SCORERS = {cls.family: cls for cls in (MLMScorer, Seq2SeqScorer, CausalScorer, E
 
 
 def make_scorer(family: str, model, tokenizer, task: Task, max_length: int, options: dict | None = None) -> Scorer:
+    if task.generation:  # QA and summarisation: the prompt makes the model write (generation.py)
+        from .generation import make_generator
+
+        return make_generator(family, model, tokenizer, task, max_length, options)
     return SCORERS[family](model, tokenizer, task, max_length, options)

@@ -106,6 +106,7 @@ class Task(Spec):
     label_words: list  # per label: a word, or a list of alternatives
     templates: dict[str, str] = field(default_factory=dict)  # this family's and "default"
     target_tokens: int | None = None  # seq2seq: tokens of the label word the authors' loss trains on
+    generation: dict | None = None  # generation tasks: {metric, max_new_tokens}; labels and words are empty
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class DataJob(Spec):
     hub: dict | None = None
     local: str | None = None
     pair: bool | None = None  # True: every row needs text_b (None, not False, keeps single-text specs as they were)
+    generation: bool | None = None  # True: rows carry target and answers instead of a label
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,8 @@ def family(config: dict, backbone: str) -> str:
 def task(config: dict, name: str, family_: str) -> Task:
     entry = config["tasks"][name]
     templates = {k: v for k, v in entry["templates"].items() if k in (family_, "default")}
+    if "generation" in entry:
+        return Task(name, entry["type"], [], [], templates, generation=entry["generation"])
     target_tokens = entry.get("target_tokens") if family_ == "seq2seq" else None
     return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates, target_tokens)
 
@@ -363,6 +367,7 @@ def data_job(config: dict, name: str) -> DataJob:
         entry.get("hub"),
         entry.get("local"),
         entry["pair"] or None,
+        "generation" in entry or None,
     )
 
 

@@ -198,6 +198,7 @@ def run_train_job(
         "best_step": result.best_step,
         "best_dev_accuracy": result.best_dev_accuracy,
         "initial_dev_accuracy": result.log[0]["dev_accuracy"],
+        "dev_metric": getattr(scorer, "metric", "accuracy"),  # what the dev_accuracy values measure
         "steps_run": result.steps_run,
         "stopped_early": result.stopped_early,
         "resumed_from_step": result.resumed_from,

@@ -10,47 +10,54 @@ BASELINE_ROWS = {
     "random_mean": "random prompt",
     "uniform_random_mean": "uniform random prompt",
 }
-# Per-example results of each baseline (one string of 0/1 per prompt).
-BASELINE_HITS = {
-    "no prompt": "no_prompt_correct",
-    "random prompt": "random_correct",
-    "uniform random prompt": "uniform_random_correct",
+# Per-example scores of each baseline's prompts.
+BASELINE_SCORES = {
+    "no prompt": "no_prompt_example_scores",
+    "random prompt": "random_example_scores",
+    "uniform random prompt": "uniform_random_example_scores",
 }
 
 
-def _hits(values) -> np.ndarray:
-    """[prompts, examples] 0/1 from one '0110…' string or a list of them."""
-    values = [values] if isinstance(values, str) else values
-    return np.array([[c == "1" for c in v] for v in values], dtype=float)
+def _scores(stored) -> np.ndarray:
+    """[prompts, examples] from what results keep (evaluation.stored): one prompt's '0110…' or
+    list of numbers, or a list of those."""
+    if isinstance(stored, str) or not isinstance(stored[0], (str, list)):
+        stored = [stored]
+    return np.array([[c == "1" for c in s] if isinstance(s, str) else s for s in stored], dtype=float)
 
 
 def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
     """Long table of every (source, target) score with relative performance.
 
     relative = score(target | source's prompt) / score(target | its own prompt) * 100.
-    Baselines enter as sources "no prompt" and "random prompt" of type "baseline".
+    Baselines enter as sources "no prompt" and "random prompt" of type "baseline". `accuracy` is
+    the target's metric, named in `metric` (accuracy; f1 or rouge_l for generation tasks), so
+    relative performance compares a target only with itself.
     """
     import pandas as pd
 
     from .io import read_json
 
     rows = [read_json(f) for f in pair_files]
-    hits = {(r["source"], r["target"]): _hits(r["correct"]) for r in rows}
+    per_example = {(r["source"], r["target"]): _scores(r["example_scores"]) for r in rows}
     for f in baseline_files:
         b = read_json(f)
-        hits |= {(name, b["target"]): _hits(b[key]) for name, key in BASELINE_HITS.items() if key in b}
+        per_example |= {(name, b["target"]): _scores(b[key]) for name, key in BASELINE_SCORES.items() if key in b}
         rows += [
             {
                 "backbone": b["backbone"],
                 "source": name,
                 "target": b["target"],
                 "accuracy": b[key],
+                "metric": b.get("metric", "accuracy"),
                 "examples": b["examples"],
             }
             for key, name in BASELINE_ROWS.items()
             if key in b  # the uniform baseline only where asked for
         ]
-    frame = pd.DataFrame(rows)[["backbone", "source", "target", "accuracy", "examples"]]
+    frame = pd.DataFrame(rows)
+    frame["metric"] = frame.get("metric", pd.Series("accuracy", index=frame.index)).fillna("accuracy")
+    frame = frame[["backbone", "source", "target", "accuracy", "metric", "examples"]]
     own = frame[frame.source == frame.target].set_index("target")["accuracy"]
     frame["own_accuracy"] = frame.target.map(own)
     frame["relative"] = 100 * frame.accuracy / frame.own_accuracy
@@ -60,10 +67,10 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
     frame.loc[frame.source_type == frame.target_type, "pair"] = "same-type"
     frame.loc[frame.source == frame.target, "pair"] = "own"
     frame.loc[frame.source_type == "baseline", "pair"] = "baseline"
-    return _with_intervals(frame, hits)
+    return _with_intervals(frame, per_example)
 
 
-def _with_intervals(frame, hits: dict):
+def _with_intervals(frame, per_example: dict):
     """95% bootstrap intervals over the validation examples (and seeds) of each row's accuracy,
     relative performance, and difference from the target's random prompts (paired: the same
     examples resampled for both)."""
@@ -71,13 +78,13 @@ def _with_intervals(frame, hits: dict):
 
     columns = []
     for row in frame.itertuples():
-        scores = hits[row.source, row.target]
+        scores = per_example[row.source, row.target]
         cell = cell_interval(scores)
-        _, rel_low, rel_high = ratio_interval(scores, hits[row.target, row.target])
+        _, rel_low, rel_high = ratio_interval(scores, per_example[row.target, row.target])
         vs_random = (
             (np.nan,) * 3
             if row.source == "random prompt"
-            else difference_interval(scores, hits["random prompt", row.target])
+            else difference_interval(scores, per_example["random prompt", row.target])
         )
         columns.append(
             {
