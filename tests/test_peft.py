@@ -228,3 +228,12 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
         for b in (BACKBONE, "from-peft")
     )
     assert read_back.to_dict() == ours.to_dict()
+
+    # ... and as the initial prompt of a TPT run on the backbone that trains its prompts.
+    start = {"source": "sst2", "target": "laptop", "backbone": BACKBONE, "prompts_of": "from-peft"}
+    change = overlay(work, "tpt.yaml", {"backbones": {"from-peft": imported}, "tpt": {"pairs": [start]}})
+    log = layout.TPT_LOG.format(backbone=BACKBONE, init="sst2@from-peft", target="laptop")
+    result = snakemake(work, log, configfiles=[change], data_dir=shared_data)
+    assert jobs(result.stderr) == {("tpt_train", f"backbone={BACKBONE}, init=sst2@from-peft, target=laptop")}
+    metrics = json.loads((work / log.replace(".csv", ".metrics.json")).read_text())
+    assert metrics["init"]["path"] == layout.PROMPT.format(backbone="from-peft", task="sst2")

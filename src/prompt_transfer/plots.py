@@ -117,8 +117,8 @@ def _tpt_panel(ax, pairs, title: str, read_log) -> None:
     colours = sns.color_palette("tab10", len(pairs))
     for colour, row in zip(colours, pairs.itertuples()):
         log = read_log(row.log)
-        style = "-." if row.init_kind == "projected" else styles.get(row.pair, "-")
-        name = row.init if row.init_kind == "projected" else row.source
+        style = styles.get(row.pair, "-") if row.init_kind == "prompt" else "-."
+        name = row.source if row.init_kind == "prompt" else row.init
         label = f"from {name} ({row.pair}, {_speedup_label(row)})"
         ax.plot(log.step, 100 * log.dev_accuracy, ls=style, color=colour, marker=".", ms=4, label=label)
     fraction = pairs.threshold_fraction.iloc[0]
@@ -133,7 +133,7 @@ def _tpt_panel(ax, pairs, title: str, read_log) -> None:
 def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, str], read_log=None) -> None:
     """One page per backbone (tables: backbone -> its speedup.csv), one panel per target: dev accuracy against
     training steps of the random-init run (black) and of each transferred run (solid: same type,
-    dashed: other type, dash-dot: projected from another backbone), the threshold dotted."""
+    dashed: other type, dash-dot: projected from another backbone or imported), the threshold dotted."""
     import math
 
     import pandas as pd

@@ -40,20 +40,31 @@ class Pair:
 
     projected: None (the source's own prompt on the same backbone) or (from_backbone,
     objective, taskset): the source prompt of `from_backbone` mapped by that projector.
+    prompts_of: None, or a backbone of the same width whose prompts come from a prompt source
+    (e.g. PEFT adapters): the source's prompt as that backbone holds it.
     """
 
     source: str
     target: str
     projected: tuple[str, str, str] | None = None
+    prompts_of: str | None = None
 
     @property
     def init(self) -> str:
         """Name of the initial prompt, the part of the output name before "__"."""
+        if self.prompts_of is not None:
+            return f"{self.source}@{self.prompts_of}"
         if self.projected is None:
             return self.source
         return f"{self.source}@" + ".".join(self.projected)
 
+    @property
+    def init_kind(self) -> str:
+        return "imported" if self.prompts_of else "prompt" if self.projected is None else "projected"
+
     def init_path(self, backbone: str) -> str:
+        if self.prompts_of is not None:
+            return layout.PROMPT.format(backbone=self.prompts_of, task=self.source)
         if self.projected is None:
             return layout.PROMPT.format(backbone=backbone, task=self.source)
         origin, objective, taskset = self.projected
@@ -95,7 +106,13 @@ def check(config: dict) -> None:
                 )
         if "backbone" in entry and entry["backbone"] not in config["study"]["backbones"]:
             problems.append(f"{where}.backbone: {entry['backbone']!r} is not a backbone of the study")
-        projected = entry.get("projected")
+        projected, prompts_of = entry.get("projected"), entry.get("prompts_of")
+        if prompts_of is not None:
+            if projected is not None:
+                problems.append(f"{where}: a pair starts from a projected or an imported prompt, not both")
+            elif not backbones.get(prompts_of, {}).get("prompts"):
+                problems.append(f"{where}.prompts_of: {prompts_of!r} is no backbone whose prompts come from a source")
+            continue
         if projected is None:
             if entry["source"] == entry["target"]:
                 problems.append(
@@ -148,7 +165,9 @@ def static_pairs(config: dict, backbone: str) -> list[Pair]:
                 f"invalid configuration:\n  tpt.pairs[{i}]: {entry['source']}'s prompt_length on {origin} differs from "
                 f"{entry['target']}'s on {backbone}, so the transferred run could not use the target's settings"
             )
-        if projected is None:
+        if entry.get("prompts_of"):
+            pairs.add(Pair(entry["source"], entry["target"], prompts_of=entry["prompts_of"]))
+        elif projected is None:
             pairs.add(Pair(entry["source"], entry["target"]))
         else:
             pairs.add(Pair(entry["source"], entry["target"], (origin, projected["objective"], projected["taskset"])))
@@ -260,7 +279,7 @@ def speedup_table(backbone: str, pairs: list[Pair], task_types: dict[str, str], 
                 "source": p.source,
                 "target": p.target,
                 "init": p.init,
-                "init_kind": "prompt" if p.projected is None else "projected",
+                "init_kind": p.init_kind,
                 "projected_from": None if p.projected is None else p.projected[0],
                 "pair": pair_kind(p.source, p.target, task_types),
                 "source_type": task_types[p.source],
