@@ -237,3 +237,12 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
     assert jobs(result.stderr) == {("tpt_train", f"backbone={BACKBONE}, init=sst2@from-peft, target=laptop")}
     metrics = json.loads((work / log.replace(".csv", ".metrics.json")).read_text())
     assert metrics["init"]["path"] == layout.PROMPT.format(backbone="from-peft", task="sst2")
+
+    # ... and as a prompt set for the model-free indicators.
+    change = overlay(
+        work, "set.yaml", {"indicators": {"external_prompts": {"adapters": {"source": imported["prompts"]}}}}
+    )
+    table = layout.EXTERNAL_INDICATORS.format(prompt_set="adapters")
+    snakemake(work, table, configfiles=[change], data_dir=shared_data)
+    indicators = pd.read_csv(work / table)
+    assert set(indicators.source) | set(indicators.target) == set(TASKS)
