@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from conftest import REPO, copy_workdir, jobs, overlay, snakemake
-from prompt_transfer import paper_comparison, prompt_sources
+from prompt_transfer import paper_comparison, prompt_import, prompt_sources
 from prompt_transfer.config import load_config
 from prompt_transfer.errors import ConfigError, FileFormatError, PromptShapeError
 from prompt_transfer.io import load_tensors
@@ -33,7 +33,7 @@ def source(folder, suffix: str) -> dict:
 def test_the_released_prompts_of_the_four_backbones_load_through_the_source(released_prompts, suffix, width):
     for task in CLASSIFICATION:
         location = prompt_sources.locate(source(released_prompts, suffix), task)
-        prompt, facts = prompt_sources.read("su2022", location, width)
+        prompt, facts = prompt_import.read("su2022", location, width)
         assert prompt.shape == (100, width) and prompt.dtype == torch.float32 and torch.isfinite(prompt).all()
         assert facts["file"] == location and facts["layout"] == "su2022"
     sst2 = prompt_sources.locate(source(released_prompts, suffix), "sst2")
@@ -42,13 +42,13 @@ def test_the_released_prompts_of_the_four_backbones_load_through_the_source(rele
 
 def test_the_authors_random_prompt_reads_like_a_task(released_prompts):
     location = prompt_sources.locate(source(released_prompts, "PromptRoberta"), "random")
-    assert prompt_sources.read("su2022", location, 768)[0].shape == (100, 768)
+    assert prompt_import.read("su2022", location, 768)[0].shape == (100, 768)
 
 
 def test_a_prompt_of_another_width_is_named_in_one_line(released_prompts):
     location = prompt_sources.locate(source(released_prompts, "PromptRobertaLarge"), "mnli")
     with pytest.raises(PromptShapeError) as error:
-        prompt_sources.read("su2022", location, 768)
+        prompt_import.read("su2022", location, 768)
     assert str(error.value) == f"{location}: prompt of shape [100, 1024] does not fit this backbone (width 768)"
 
 
@@ -57,7 +57,7 @@ def test_a_file_that_is_not_a_tensor_is_named(tmp_path):
     (tmp_path / "SST2PromptRoberta" / "task_prompt").write_bytes(b"not a torch file")
     location = prompt_sources.locate(source(tmp_path, "PromptRoberta"), "sst2")
     with pytest.raises(FileFormatError, match="SST2PromptRoberta/task_prompt: not a torch file"):
-        prompt_sources.read("su2022", location, 768)
+        prompt_import.read("su2022", location, 768)
 
 
 def study_config(folder, suffix="PromptRoberta", **prompts) -> dict:

@@ -1,6 +1,6 @@
 """Rule import_prompt: one task's prompt read from the backbone's prompt source, written as a prompt file."""
 
-from prompt_transfer import cli, prompt_sources, specs
+from prompt_transfer import cli, prompt_import, specs
 
 if __name__ == "__main__":
-    cli.job_script(__doc__, prompt_sources.run_import_job, specs.ImportJob, ["--out"], model=True)
+    cli.job_script(__doc__, prompt_import.run_import_job, specs.ImportJob, ["--out"], model=True)

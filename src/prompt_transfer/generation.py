@@ -73,6 +73,10 @@ class _GenerativeScorer(Scorer):
         eos = tokenizer.eos_token_id
         self.eos_id = eos if eos is not None else model.config.eos_token_id
 
+    def scored_labels(self) -> dict[str, dict]:
+        """No labels: a generation task scores the text it writes (training jobs record this)."""
+        return {}
+
     def target_ids(self, texts: list[str]) -> list[list[int]]:
         """The reference cut to the cap, then end-of-sequence when the cap leaves room."""
         encoded = self.tokenizer([self.target_prefix + t for t in texts], add_special_tokens=False)["input_ids"]

@@ -350,14 +350,14 @@ def run_indicators_job(
     """The indicators rules: read prompts (and activations), write the pair table. Prompts
     from elsewhere may need hidden_size (to unflatten [1, L*d] files) and skip_rows (leading
     rows dropped); prompts of a source are read by its layout's reader."""
-    from . import prompt_sources
+    from . import prompt_import
     from .io import load_tensors, write_csv
     from .prompts import load_prompt
 
     def read(path):
         if job.layout is None:
             return load_prompt(path, job.hidden_size)[0]
-        return prompt_sources.read(job.layout, path, job.hidden_size)[0]
+        return prompt_import.read(job.layout, path, job.hidden_size)[0]
 
     skip = job.skip_rows or 0
     prompts = {name: read(path)[skip:] for name, path in prompt_files.items()}

@@ -22,10 +22,9 @@ import torch
 
 from .errors import FileFormatError, PromptShapeError, UserError
 from .io import file_sha256, load_tensors, read_json, save_tensors, write_json
+from .prompt_sources import ADAPTER_CONFIG, ADAPTER_WEIGHTS, is_hub_id
 from .specs import TrainJob
 
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 LEGACY_WEIGHTS = "adapter_model.bin"  # PEFT before safetensors; read weights-only
 SIDE_FILE = "prompt_transfer.json"
 PROMPT_KEY = "prompt_embeddings"
@@ -124,12 +123,6 @@ def run_export_job(job: TrainJob, manifest_path, prompt_path, out_dir, threads=N
 
 
 # --- in ---------------------------------------------------------------------------------------
-
-
-def is_hub_id(path_or_id) -> bool:
-    """An owner/name that is no local path: an adapter the reader fetches from the HF hub."""
-    text = str(path_or_id)
-    return not Path(text).exists() and text.count("/") == 1 and not text.startswith((".", "/"))
 
 
 def _local_folder(path_or_id) -> Path:

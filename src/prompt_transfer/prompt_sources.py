@@ -4,11 +4,13 @@ read into this project's prompt files without training.
 A source is a config entry {layout, path, suffix, locations}: `backbones.<b>.prompts` gives a
 backbone's task prompts (rule import_prompt writes layout.PROMPT from it instead of
 train_prompt), and a set of `indicators.external_prompts` may name one for model-free
-indicators. Each layout is one entry of LAYOUTS: where a task's prompt is (`locate`) and how it
-is read (`read`, to a [L, d] float tensor and a dict of facts about it). Adding a layout is one
-reader, one LAYOUTS entry and one value of the schema's `prompt_source.layout` enum.
+indicators. Each layout is one entry of LAYOUTS: where a task's prompt is (`locate`) and which
+local files that reads (`files`); how it is read is prompt_import.READERS (jobs only). Adding a
+layout is one LAYOUTS entry, one reader and one value of the schema's `prompt_source.layout` enum.
 
-Free of torch at import: the workflow locates files while it plans the DAG.
+Light on purpose: the workflow locates files while it plans the DAG, and job specs (specs.py)
+import it, so every job's code version (code_version.py) includes this module and nothing else
+of the package through it.
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import ConfigError, PromptShapeError
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Layout:
-    locate: Callable[[dict, str], str]  # (source entry, task) -> the location `read` takes
-    read: Callable[[str, int | None], tuple]  # (location, expected width or None) -> (tensor [L, d], facts)
+    locate: Callable[[dict, str], str]  # (source entry, task) -> the location its reader takes
     # location -> the local files it reads: checked before any job runs, and inputs of the jobs
     # (none for ids a reader fetches itself)
     files: Callable[[str], list[str]]
@@ -65,18 +66,6 @@ def _listdir(root: str) -> list[str]:
         raise ConfigError(f"cannot read the folder {root} ({e.strerror})") from None
 
 
-def read_su2022(location: str, expected_hidden_size: int | None) -> tuple:
-    """A torch-saved [L, d] tensor, loaded weights-only; its width must be the backbone's."""
-    from .prompts import load_prompt
-
-    prompt, _ = load_prompt(location)
-    if expected_hidden_size is not None and prompt.shape[1] != expected_hidden_size:
-        raise PromptShapeError(
-            f"{location}: prompt of shape {list(prompt.shape)} does not fit this backbone (width {expected_hidden_size})"
-        )
-    return prompt, {"layout": "su2022", "file": location, "shape": list(prompt.shape)}
-
-
 # --- peft: HF PEFT prompt-tuning adapters (adapter_config.json + adapter_model.safetensors) ---------
 
 
@@ -89,23 +78,24 @@ def peft_locate(source: dict, task: str) -> str:
     return location or os.path.join(source["path"], task)
 
 
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def is_hub_id(path_or_id) -> bool:
+    """An owner/name that is no local path: an adapter the reader fetches from the HF hub."""
+    text = str(path_or_id)
+    return not os.path.exists(text) and text.count("/") == 1 and not text.startswith((".", "/"))
+
+
 def peft_files(location: str) -> list[str]:
     """A local adapter folder's files; none for a hub id, which the reader downloads."""
-    from .peft_io import ADAPTER_CONFIG, ADAPTER_WEIGHTS, is_hub_id
-
     return [] if is_hub_id(location) else [os.path.join(location, f) for f in (ADAPTER_CONFIG, ADAPTER_WEIGHTS)]
 
 
-def read_peft(location: str, expected_hidden_size: int | None) -> tuple:
-    from .peft_io import read_peft_adapter
-
-    prompt, info = read_peft_adapter(location, expected_hidden_size)
-    return prompt, {"layout": "peft", "shape": list(prompt.shape), **{k: v for k, v in info.items() if v is not None}}
-
-
 LAYOUTS = {
-    "su2022": Layout(su2022_locate, read_su2022, files=lambda location: [location]),
-    "peft": Layout(peft_locate, read_peft, files=peft_files),
+    "su2022": Layout(su2022_locate, files=lambda location: [location]),
+    "peft": Layout(peft_locate, files=peft_files),
 }
 
 
@@ -132,10 +122,6 @@ def locate(source: dict, task: str) -> str:
 def input_files(source: dict, task: str) -> list[str]:
     """The files a job reads for `task`'s prompt (none for ids a reader fetches itself)."""
     return LAYOUTS[source["layout"]].files(locate(source, task))
-
-
-def read(source_layout: str, location: str, expected_hidden_size: int | None = None) -> tuple:
-    return LAYOUTS[source_layout].read(location, expected_hidden_size)
 
 
 def check(config: dict) -> None:
@@ -181,30 +167,3 @@ def set_input_files(config: dict, prompt_set: str) -> list[str]:
     if "source" in entry and not LAYOUTS[entry["source"]["layout"]].files:
         return []
     return list(set_locations(config, prompt_set).values())
-
-
-# --- the import_prompt job --------------------------------------------------------------------
-
-
-def model_hidden_size(manifest_path) -> int:
-    """The backbone's embedding width from its HF config.json, without loading weights."""
-    from .backbones import model_folder
-    from .io import read_json
-
-    config = read_json(model_folder(manifest_path) / "config.json")
-    for key in ("hidden_size", "d_model", "n_embd"):
-        if key in config:
-            return int(config[key])
-    raise ConfigError(f"{manifest_path}: its config.json names no hidden size (hidden_size, d_model)")
-
-
-def run_import_job(job, manifest_path, out, threads=None) -> None:
-    """Rule import_prompt: one task's prompt from a source, checked against the backbone's width,
-    written as this project's prompt file with where it came from."""
-    import logging
-
-    from .prompts import save_prompt
-
-    prompt, facts = read(job.layout, job.location, model_hidden_size(manifest_path))
-    logging.getLogger(__name__).info("%s: %s prompt of shape %s", job.task, job.layout, list(prompt.shape))
-    save_prompt(out, prompt, {"backbone": job.backbone, "task": job.task, "source": facts})
