@@ -121,3 +121,8 @@ def test_generation_scores_are_kept_per_example_and_resampled_like_hits():
     assert transfer._scores(kept).tolist() == [[0.5, 1.0, 0.25]]
     assert transfer._scores([kept, "011"]).tolist() == [[0.5, 1.0, 0.25], [0.0, 1.0, 1.0]]
     assert transfer._scores("10").tolist() == [[1.0, 0.0]]
+
+
+def test_a_ratio_over_an_own_score_of_zero_is_undefined_not_an_error():
+    rel, low, high = ratio_interval(np.ones(20), np.zeros(20))
+    assert np.isnan(rel) and np.isnan(low) and np.isnan(high)

@@ -15,6 +15,8 @@ LEVEL = 0.95
 
 
 def _quantiles(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    if len(draws) == 0:  # e.g. a ratio whose denominator is 0 in every resample
+        return np.nan, np.nan
     tail = (1 - level) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
     return float(low), float(high)
@@ -72,7 +74,8 @@ def ratio_interval(scores, own, reps: int = 1000, seed: int = 0) -> tuple[float,
     seeds_b, _ = _draws(b.shape[0], b.shape[1], reps, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         draws = 100 * _resampled_means(a, seeds_a, examples) / _resampled_means(b, seeds_b, examples)
-    return (float(100 * a.mean() / b.mean()), *_quantiles(draws[np.isfinite(draws)]))
+        ratio = 100 * a.mean() / b.mean() if b.mean() else np.nan  # undefined when the own score is 0
+    return (float(ratio), *_quantiles(draws[np.isfinite(draws)]))
 
 
 def _type_gap(relative: np.ndarray, types: np.ndarray, ids: np.ndarray) -> float:
@@ -82,9 +85,11 @@ def _type_gap(relative: np.ndarray, types: np.ndarray, ids: np.ndarray) -> float
     block = relative[np.ix_(ids, ids)]
     same_type = (types[ids][:, None] == types[ids][None, :]) & ~same_task
     cross_type = types[ids][:, None] != types[ids][None, :]
-    if not same_type.any() or not cross_type.any():
+    same, cross = block[same_type], block[cross_type]
+    same, cross = same[np.isfinite(same)], cross[np.isfinite(cross)]  # undefined ratios left out
+    if not len(same) or not len(cross):
         return np.nan
-    return float(block[same_type].mean() - block[cross_type].mean())
+    return float(same.mean() - cross.mean())
 
 
 def type_difference(relative, types, reps: int = 2000, seed: int = 0) -> dict:
@@ -105,5 +110,5 @@ def type_difference(relative, types, reps: int = 2000, seed: int = 0) -> dict:
     boot = np.array([_type_gap(relative, types, rng.integers(0, n, n)) for _ in range(reps)])
     low, high = _quantiles(boot[np.isfinite(boot)])
     permuted = np.array([_type_gap(relative, rng.permutation(types), every) for _ in range(reps)])
-    p = (1 + np.sum(np.abs(permuted) >= abs(observed) - 1e-12)) / (1 + reps)
+    p = (1 + np.sum(np.abs(permuted) >= abs(observed) - 1e-12)) / (1 + reps) if np.isfinite(observed) else np.nan
     return {"difference": observed, "low": low, "high": high, "p_value": float(p), "tasks": n}
