@@ -125,7 +125,7 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
         "no_prompt_example_scores": stored(no_prompt_examples),
         "random": random_scores,
         "random_example_scores": [stored(scores) for scores in random_examples],
-        "random_mean": sum(random_scores) / len(random_scores),
+        "random_mean": mean(random_scores),
         "random_seeds": seeds,
         "metric": metric_name(scorer),
         "examples": len(items),
@@ -137,6 +137,6 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
         uniform_examples = [example_scores(scorer, p, items, batch_size, runtime) for p in uniform]
         result["uniform_random_example_scores"] = [stored(scores) for scores in uniform_examples]
         result["uniform_random"] = [mean(scores) for scores in uniform_examples]
-        result["uniform_random_mean"] = sum(result["uniform_random"]) / len(uniform)
+        result["uniform_random_mean"] = mean(result["uniform_random"])
     write_json(out, result)
     return result

@@ -74,6 +74,8 @@ def _with_intervals(frame, per_example: dict):
     """95% bootstrap intervals over the validation examples (and seeds) of each row's accuracy,
     relative performance, and difference from the target's random prompts (paired: the same
     examples resampled for both)."""
+    import pandas as pd
+
     from .uncertainty import cell_interval, difference_interval, ratio_interval
 
     columns = []
@@ -98,8 +100,6 @@ def _with_intervals(frame, per_example: dict):
                 "seeds": cell["seeds"],
             }
         )
-    import pandas as pd
-
     return pd.concat([frame.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
 

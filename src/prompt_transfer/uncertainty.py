@@ -53,27 +53,28 @@ def cell_interval(scores, reps: int = 1000, seed: int = 0) -> dict:
     }
 
 
-def difference_interval(scores, reference, reps: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    """mean(scores) - mean(reference) with a bootstrap interval; both [*, N] on the same examples,
-    resampled together (paired), so what the two share cancels."""
+def _paired(scores, reference, reps: int, seed: int):
+    """Both [*, N] on the same examples, and the means of each over `reps` resamples that draw the
+    same examples for both (paired), so what the two share cancels."""
     a = np.atleast_2d(np.asarray(scores, dtype=float))
     b = np.atleast_2d(np.asarray(reference, dtype=float))
     rng = np.random.default_rng(seed)
     seeds_a, examples = _draws(a.shape[0], a.shape[1], reps, rng)
     seeds_b, _ = _draws(b.shape[0], b.shape[1], reps, rng)
-    draws = _resampled_means(a, seeds_a, examples) - _resampled_means(b, seeds_b, examples)
-    return (float(a.mean() - b.mean()), *_quantiles(draws))
+    return a, b, _resampled_means(a, seeds_a, examples), _resampled_means(b, seeds_b, examples)
+
+
+def difference_interval(scores, reference, reps: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """mean(scores) - mean(reference) with a paired bootstrap interval."""
+    a, b, means_a, means_b = _paired(scores, reference, reps, seed)
+    return (float(a.mean() - b.mean()), *_quantiles(means_a - means_b))
 
 
 def ratio_interval(scores, own, reps: int = 1000, seed: int = 0) -> tuple[float, float, float]:
     """100 * mean(scores) / mean(own) (relative performance) with a paired bootstrap interval."""
-    a = np.atleast_2d(np.asarray(scores, dtype=float))
-    b = np.atleast_2d(np.asarray(own, dtype=float))
-    rng = np.random.default_rng(seed)
-    seeds_a, examples = _draws(a.shape[0], a.shape[1], reps, rng)
-    seeds_b, _ = _draws(b.shape[0], b.shape[1], reps, rng)
+    a, b, means_a, means_b = _paired(scores, own, reps, seed)
     with np.errstate(divide="ignore", invalid="ignore"):
-        draws = 100 * _resampled_means(a, seeds_a, examples) / _resampled_means(b, seeds_b, examples)
+        draws = 100 * means_a / means_b
         ratio = 100 * a.mean() / b.mean() if b.mean() else np.nan  # undefined when the own score is 0
     return (float(ratio), *_quantiles(draws[np.isfinite(draws)]))
 
