@@ -28,6 +28,7 @@ def main():
     p.add_argument("--backbone", required=True)
     p.add_argument("--tasks", nargs="+", required=True)
     p.add_argument("--models-dir", default="results/models")
+    p.add_argument("--seed", type=int, default=0, help="training seed of the exported prompts (study.seeds)")
     p.add_argument("--examples", type=int, default=64)
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args()
@@ -35,7 +36,7 @@ def main():
     manifest = study / layout.MODEL.format(models_dir=a.models_dir, backbone=a.backbone)
     for task in a.tasks:
         rows = read_split(study / layout.DATA_DIR.format(task=task), "validation")[: a.examples]
-        adapter = study / layout.PEFT_ADAPTER.format(backbone=a.backbone, task=task)
+        adapter = study / layout.PEFT_ADAPTER.format(backbone=a.backbone, seed=a.seed, task=task)
         print(json.dumps(compare_with_peft(adapter, manifest, rows, threads=a.threads)), flush=True)
 
 

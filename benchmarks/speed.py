@@ -324,7 +324,7 @@ def fixed_section(name, spec, manifest, settings, study_dir: Path) -> dict:
     client = fresh_process_seconds("from prompt_transfer import cli, worker")
     job_times = [
         float(f.read_text().splitlines()[1].split("\t")[0])
-        for f in study_dir.glob(f"results/benchmarks/evaluate_transfer/{name}/*.tsv")
+        for f in study_dir.glob(f"results/benchmarks/evaluate_transfer/{name}/seed*/*.tsv")
     ]
     median_job = statistics.median(job_times) if job_times else float("nan")
     return {

@@ -16,7 +16,7 @@ rule export_peft:
     output:
         directory(layout.PEFT_ADAPTER),
     log:
-        log_of("export_peft", "{backbone}/{task}"),
+        log_of("export_peft", "{backbone}/seed{seed}/{task}"),
     conda:
         CONDA_ENV
     threads: 1
@@ -24,7 +24,7 @@ rule export_peft:
         **LIGHT,
     params:
         code=code_of("export_peft"),
-        job=job_spec(specs.train_job, "backbone", "task"),
+        job=job_spec(specs.train_job, "backbone", "task", "seed"),
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/export_peft.py"'
         " --job {params.job:q} --model {input.model} --prompt {input.prompt} --out {output} --log-file {log}"
@@ -38,12 +38,12 @@ use rule export_peft as export_peft_tpt with:
     output:
         directory(layout.TPT_PEFT_ADAPTER),
     log:
-        log_of("export_peft_tpt", "{backbone}/{init}__{target}"),
+        log_of("export_peft_tpt", "{backbone}/seed{seed}/{init}__{target}"),
     wildcard_constraints:
         init=TPT_INIT_PATTERN,
     params:
         code=code_of("export_peft"),
-        job=job_spec(specs.train_job, "backbone", "target"),
+        job=job_spec(specs.train_job, "backbone", "target", "seed"),
 
 
 rule bank_entry:
@@ -55,16 +55,16 @@ rule bank_entry:
         log=layout.TRAIN_LOG,
         adapter=layout.PEFT_ADAPTER,
         validation=layout.TRANSFER.format(
-            backbone="{backbone}", source="{task}", target="{task}"
+            backbone="{backbone}", seed="{seed}", source="{task}", target="{task}"
         ),
         baseline=layout.BASELINES.format(backbone="{backbone}", target="{task}"),
-        benchmark=benchmark_of("train_prompt", "{backbone}/{task}"),
+        benchmark=benchmark_of("train_prompt", "{backbone}/seed{seed}/{task}"),
         meta=layout.DATA_META,
         splits=[split(name) for name in ("train", "dev", "validation")],
     output:
         layout.BANK_ENTRY,
     log:
-        log_of("bank_entry", "{backbone}/{task}"),
+        log_of("bank_entry", "{backbone}/seed{seed}/{task}"),
     conda:
         CONDA_ENV
     threads: 1
@@ -72,7 +72,7 @@ rule bank_entry:
         **LIGHT,
     params:
         code=code_of("bank_entry"),
-        job=job_spec(specs.bank_job, "backbone", "task"),
+        job=job_spec(specs.bank_job, "backbone", "task", "seed"),
         data_dir=data_dir("task"),
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/bank_entry.py"'
@@ -86,11 +86,12 @@ rule prompt_bank:
     """The bank's index: one row per prompt of the study."""
     input:
         # Trained prompts: imported ones have no training to describe.
-        expand(
-            layout.BANK_ENTRY,
-            backbone=[b for b in BACKBONES if b in TRAINED],
-            task=TASKS,
-        ),
+        [
+            path
+            for b in BACKBONES
+            if b in TRAINED
+            for path in expand(layout.BANK_ENTRY, backbone=b, seed=SEEDS, task=TASKS)
+        ],
     output:
         report(
             layout.BANK_INDEX,

@@ -10,12 +10,28 @@ BENCHMARKED_JOBS = [
     *jobs_of("prepare_data", task=TASKS),
     *jobs_of("materialize_backbone", backbone=BACKBONES),
     *jobs_of(
-        "train_prompt", backbone=[b for b in BACKBONES if b in TRAINED], task=TASKS
+        "train_prompt",
+        backbone=[b for b in BACKBONES if b in TRAINED],
+        seed=SEEDS,
+        task=TASKS,
     ),
     *jobs_of(
-        "import_prompt", backbone=[b for b in BACKBONES if b in IMPORTED], task=TASKS
+        "import_prompt",
+        backbone=[b for b in BACKBONES if b in IMPORTED],
+        seed=SEEDS[:1],
+        task=TASKS,
     ),
-    *jobs_of("evaluate_transfer", backbone=BACKBONES, source=TASKS, target=TASKS),
+    *[
+        job
+        for b in BACKBONES
+        for job in jobs_of(
+            "evaluate_transfer",
+            backbone=[b],
+            seed=seeds_of(b),
+            source=TASKS,
+            target=TASKS,
+        )
+    ],
     *jobs_of("evaluate_baselines", backbone=BACKBONES, target=TASKS),
 ]
 

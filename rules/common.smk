@@ -35,6 +35,20 @@ BACKBONES = CONFIG["study"]["backbones"]
 # the rest, whose prompts are trained: rules import_prompt and train_prompt, one each.
 IMPORTED = prompt_sources.imported_backbones(CONFIG)
 TRAINED = prompt_sources.trained_backbones(CONFIG)
+# Training seeds (config study.seeds): a trained prompt and everything made from it exist once
+# per seed; an imported backbone has one prompt per task, at the first seed.
+SEEDS = CONFIG["study"]["seeds"]
+
+
+def seeds_of(backbone):
+    return prompt_sources.seeds(CONFIG, backbone)
+
+
+def pair_seeds(source_model, target_model):
+    """Seeds of a cross-model pair: those both backbones have."""
+    return [s for s in seeds_of(source_model) if s in seeds_of(target_model)]
+
+
 # Study backbones compared with a published table (config backbones.<b>.reference).
 COMPARED = [b for b in BACKBONES if CONFIG["backbones"][b].get("reference")]
 STUDY_TASKS = specs.study_tasks(CONFIG)
@@ -62,6 +76,7 @@ wildcard_constraints:
     target_model=alternation(CONFIG["backbones"]),
     objective=alternation(cross_model.OBJECTIVES),
     taskset=alternation(TASK_SETS),
+    seed=r"\d+",
 
 
 # --- what every rule repeats ------------------------------------------------------------------
@@ -161,24 +176,27 @@ def tpt_pairs(backbone):
 
 
 def tpt_init(wc):
-    """The prompt file a run named `init` starts from."""
+    """The prompt file a run named `init` of seed `seed` starts from: the source prompt of the
+    same seed (an imported prompt has only its one)."""
     for pair in tpt_static(wc.backbone):
         if pair.init == wc.init:
-            return pair.init_path(wc.backbone)
+            seed = seeds_of(pair.prompts_of)[0] if pair.prompts_of else wc.seed
+            return pair.init_path(wc.backbone, seed)
     return tpt.Pair(wc.init, wc.init).init_path(
-        wc.backbone
+        wc.backbone, wc.seed
     )  # a task's own prompt (e.g. top_k)
 
 
 def tpt_summary_inputs(wc):
     pairs = tpt_pairs(wc.backbone)
+    seeds = seeds_of(wc.backbone)
     # the random-init curves are the ordinary training logs: inputs, never trained again
     targets = sorted({p.target for p in pairs})
     inputs = {
-        "logs": [p.log_path(wc.backbone) for p in pairs],
-        "random": [
-            layout.TRAIN_LOG.format(backbone=wc.backbone, task=t) for t in targets
-        ],
+        "logs": [p.log_path(wc.backbone, s) for p in pairs for s in seeds],
+        "random": expand(
+            layout.TRAIN_LOG, backbone=wc.backbone, seed=seeds, task=targets
+        ),
     }
     if tpt.needs_matrix(CONFIG["tpt"]):
         inputs["top_k"] = layout.TPT_TOP_K.format(backbone=wc.backbone)
@@ -192,7 +210,7 @@ def task_set_prompts(role):
     """Input function: the prompts of the `role` backbone (wildcard source_model or
     target_model) for each task of the set."""
     return lambda wc: [
-        layout.PROMPT.format(backbone=getattr(wc, role), task=t)
+        layout.PROMPT.format(backbone=getattr(wc, role), seed=wc.seed, task=t)
         for t in TASK_SETS[wc.taskset]
     ]
 
@@ -202,18 +220,21 @@ def task_set_data(split_name):
 
 
 def projected_scores(wc):
-    """(objective/taskset, file) of every zero-shot score of a pair's projected prompts."""
+    """(objective/taskset, file) of every zero-shot score of a pair's projected prompts, every
+    seed."""
     return [
         (
             f"{o}/{s}",
             layout.CROSS_MODEL_SCORE.format(
                 source_model=wc.source_model,
                 target_model=wc.target_model,
+                seed=seed,
                 objective=o,
                 taskset=s,
                 task=t,
             ),
         )
+        for seed in pair_seeds(wc.source_model, wc.target_model)
         for o in PROJECTOR["objectives"]
         for s in TASK_SETS
         for t in CROSS_MODEL_TASKS

@@ -1,6 +1,6 @@
 """Transferability indicators of prompt pairs and their agreement with measured transfer.
 
-layout.INDICATORS           every indicator, every ordered pair of task prompts
+layout.INDICATORS           every indicator, every ordered pair of one seed's task prompts
 layout.SPEARMAN             Spearman's rho against zero-shot transfer (and TPT speed-up)
 layout.RETRIEVAL            best-source retrieval: top-1 accuracy and regret
 layout.EXTERNAL_INDICATORS  prompts from files (embedding indicators only)
@@ -22,9 +22,9 @@ rule indicators:
             labels={"table": "indicators per pair"},
         ),
     log:
-        log_of("indicators", "{backbone}"),
+        log_of("indicators", "{backbone}/seed{seed}"),
     benchmark:
-        benchmark_of("indicators", "{backbone}")
+        benchmark_of("indicators", "{backbone}/seed{seed}")
     conda:
         CONDA_ENV
     threads: 1
@@ -33,7 +33,7 @@ rule indicators:
         runtime=10,
     params:
         code=code_of("compute_indicators"),
-        job=job_spec(specs.indicators_job, "backbone"),
+        job=job_spec(specs.indicators_job, "backbone", "seed"),
         prompts=lambda wc, input: named_paths(TASKS, input.prompts),
         neurons=lambda wc, input: named_paths(TASKS, input.neurons),
     shell:
@@ -77,8 +77,10 @@ rule external_indicators:
 rule indicator_correlation:
     """Spearman's rho of each indicator with measured transfer, and best-source retrieval."""
     input:
-        indicators=layout.INDICATORS,
-        matrix=layout.MATRIX,
+        indicators=lambda wc: expand(
+            layout.INDICATORS, backbone=wc.backbone, seed=seeds_of(wc.backbone)
+        ),
+        matrix=layout.MATRIX_BY_SEED,
         speedup=lambda wc: speedup_table(wc.backbone),
     output:
         spearman=report(
@@ -119,8 +121,12 @@ rule indicator_figure:
     """Per backbone: rho of every indicator with intervals, and a scatter per indicator."""
     input:
         spearman=expand(layout.SPEARMAN, backbone=BACKBONES),
-        indicators=expand(layout.INDICATORS, backbone=BACKBONES),
-        matrix=expand(layout.MATRIX, backbone=BACKBONES),
+        matrix=expand(layout.MATRIX_BY_SEED, backbone=BACKBONES),
+        indicators=[
+            path
+            for b in BACKBONES
+            for path in expand(layout.INDICATORS, backbone=b, seed=seeds_of(b))
+        ],
     output:
         report(
             layout.INDICATOR_FIGURE,
@@ -139,9 +145,19 @@ rule indicator_figure:
         runtime=10,
     params:
         code=code_of("plot_indicators"),
+        # backbone=spearman.csv,matrix_by_seed.csv,indicators of each seed
         backbones=lambda wc, input: named_paths(
             BACKBONES,
-            map(",".join, zip(input.spearman, input.indicators, input.matrix)),
+            [
+                ",".join(
+                    [
+                        spearman,
+                        matrix,
+                        *expand(layout.INDICATORS, backbone=b, seed=seeds_of(b)),
+                    ]
+                )
+                for b, spearman, matrix in zip(BACKBONES, input.spearman, input.matrix)
+            ],
         ),
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/plot_indicators.py"'

@@ -15,9 +15,9 @@ rule extract_neurons:
     output:
         layout.NEURONS,
     log:
-        log_of("extract_neurons", "{backbone}/{task}"),
+        log_of("extract_neurons", "{backbone}/seed{seed}/{task}"),
     benchmark:
-        benchmark_of("extract_neurons", "{backbone}/{task}")
+        benchmark_of("extract_neurons", "{backbone}/seed{seed}/{task}")
     conda:
         CONDA_ENV
     threads: threads_of("evaluate")
@@ -40,15 +40,15 @@ rule mask_neurons:
         prompt=layout.PROMPT,
         neurons=layout.NEURONS,
         own=layout.TRANSFER.format(
-            backbone="{backbone}", source="{task}", target="{task}"
+            backbone="{backbone}", seed="{seed}", source="{task}", target="{task}"
         ),
         validation=split("validation"),
     output:
         layout.MASKING,
     log:
-        log_of("mask_neurons", "{backbone}/{task}"),
+        log_of("mask_neurons", "{backbone}/seed{seed}/{task}"),
     benchmark:
-        benchmark_of("mask_neurons", "{backbone}/{task}")
+        benchmark_of("mask_neurons", "{backbone}/seed{seed}/{task}")
     conda:
         CONDA_ENV
     threads: threads_of("evaluate")
@@ -68,7 +68,12 @@ rule mask_neurons:
 rule masking_table:
     """All masking results of one backbone."""
     input:
-        expand(layout.MASKING, task=TASKS, allow_missing=True),
+        lambda wc: expand(
+            layout.MASKING,
+            backbone=wc.backbone,
+            seed=seeds_of(wc.backbone),
+            task=TASKS,
+        ),
     output:
         report(
             layout.MASKING_TABLE,

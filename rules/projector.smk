@@ -18,10 +18,14 @@ rule train_projector_distance:
         projector=layout.PROJECTOR.replace("{objective}", "distance"),
         log=layout.PROJECTOR_LOG.replace("{objective}", "distance"),
     log:
-        log_of("train_projector_distance", "{source_model}__{target_model}/{taskset}"),
+        log_of(
+            "train_projector_distance",
+            "{source_model}__{target_model}/seed{seed}/{taskset}",
+        ),
     benchmark:
         benchmark_of(
-            "train_projector_distance", "{source_model}__{target_model}/{taskset}"
+            "train_projector_distance",
+            "{source_model}__{target_model}/seed{seed}/{taskset}",
         )
     conda:
         CONDA_ENV
@@ -30,7 +34,9 @@ rule train_projector_distance:
         **compute("projector", 120, gpu=False),
     params:
         code=code_of("train_projector_distance"),
-        job=job_spec(specs.projector_job, "source_model", "target_model", "taskset"),
+        job=job_spec(
+            specs.projector_job, "source_model", "target_model", "taskset", "seed"
+        ),
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/train_projector_distance.py"'
         " --job {params.job:q} --source-prompts {input.sources} --target-prompts {input.targets}"
@@ -48,9 +54,15 @@ rule train_projector_task:
         projector=layout.PROJECTOR.replace("{objective}", "task"),
         log=layout.PROJECTOR_LOG.replace("{objective}", "task"),
     log:
-        log_of("train_projector_task", "{source_model}__{target_model}/{taskset}"),
+        log_of(
+            "train_projector_task",
+            "{source_model}__{target_model}/seed{seed}/{taskset}",
+        ),
     benchmark:
-        benchmark_of("train_projector_task", "{source_model}__{target_model}/{taskset}")
+        benchmark_of(
+            "train_projector_task",
+            "{source_model}__{target_model}/seed{seed}/{taskset}",
+        )
     conda:
         CONDA_ENV
     threads: threads_of("projector")
@@ -59,7 +71,11 @@ rule train_projector_task:
     params:
         code=code_of("train_projector_task"),
         job=job_spec(
-            specs.task_projector_job, "source_model", "target_model", "taskset"
+            specs.task_projector_job,
+            "source_model",
+            "target_model",
+            "taskset",
+            "seed",
         ),
         data_dirs=lambda wc: " ".join(
             layout.DATA_DIR.format(task=t) for t in TASK_SETS[wc.taskset]
@@ -75,18 +91,20 @@ rule project_prompt:
     """A source backbone's prompt of one task, mapped by a projector into the target's space."""
     input:
         projector=layout.PROJECTOR,
-        prompt=layout.PROMPT.format(backbone="{source_model}", task="{task}"),
+        prompt=layout.PROMPT.format(
+            backbone="{source_model}", seed="{seed}", task="{task}"
+        ),
     output:
         layout.PROJECTED,
     log:
         log_of(
             "project_prompt",
-            "{source_model}__{target_model}/{objective}__{taskset}/{task}",
+            "{source_model}__{target_model}/seed{seed}/{objective}__{taskset}/{task}",
         ),
     benchmark:
         benchmark_of(
             "project_prompt",
-            "{source_model}__{target_model}/{objective}__{taskset}/{task}",
+            "{source_model}__{target_model}/seed{seed}/{objective}__{taskset}/{task}",
         )
     conda:
         CONDA_ENV
@@ -112,12 +130,12 @@ use rule evaluate_transfer as evaluate_cross_model with:
     log:
         log_of(
             "evaluate_cross_model",
-            "{source_model}__{target_model}/{objective}__{taskset}/{task}",
+            "{source_model}__{target_model}/seed{seed}/{objective}__{taskset}/{task}",
         ),
     benchmark:
         benchmark_of(
             "evaluate_cross_model",
-            "{source_model}__{target_model}/{objective}__{taskset}/{task}",
+            "{source_model}__{target_model}/seed{seed}/{objective}__{taskset}/{task}",
         )
     group:
         "evaluate_{target_model}_{task}"
@@ -132,7 +150,10 @@ rule cross_model_table:
     input:
         projected=lambda wc: [path for _, path in projected_scores(wc)],
         own=lambda wc: [
-            layout.TRANSFER.format(backbone=wc.target_model, source=t, target=t)
+            layout.TRANSFER.format(
+                backbone=wc.target_model, seed=s, source=t, target=t
+            )
+            for s in pair_seeds(wc.source_model, wc.target_model)
             for t in CROSS_MODEL_TASKS
         ],
         baselines=lambda wc: [

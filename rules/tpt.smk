@@ -20,18 +20,18 @@ use rule train_prompt as tpt_train with:
         prompt=layout.TPT_PROMPT,
         metrics=layout.TPT_METRICS,
     log:
-        log_of("tpt_train", "{backbone}/{init}__{target}"),
+        log_of("tpt_train", "{backbone}/seed{seed}/{init}__{target}"),
     benchmark:
-        benchmark_of("tpt_train", "{backbone}/{init}__{target}")
+        benchmark_of("tpt_train", "{backbone}/seed{seed}/{init}__{target}")
     wildcard_constraints:
         init=TPT_INIT_PATTERN,
     params:
         code=code_of("train_prompt"),
-        job=job_spec(specs.train_job, "backbone", "target"),
+        job=job_spec(specs.train_job, "backbone", "target", "seed"),
         data_dir=data_dir("target"),
         init=lambda wc, input: f"--init {input.init}",
         checkpoint=layout.job_path(
-            layout.CHECKPOINT, "tpt_train", "{backbone}/{init}__{target}"
+            layout.CHECKPOINT, "tpt_train", "{backbone}/seed{seed}/{init}__{target}"
         ),
 
 
@@ -84,13 +84,12 @@ rule tpt_speedup:
     params:
         code=code_of("tpt_speedup"),
         job=STUDY_TASKS.to_json(),
-        pairs=lambda wc: json.dumps(
-            [[p.source, p.target, p.projected] for p in tpt_pairs(wc.backbone)]
-        ),
+        pairs=lambda wc: json.dumps(tpt.pairs_to_json(tpt_pairs(wc.backbone))),
+        seeds=lambda wc: json.dumps(seeds_of(wc.backbone)),
         threshold=CONFIG["tpt"]["threshold"],
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/tpt_speedup.py"'
-        " --job {params.job:q} --backbone {wildcards.backbone} --pairs {params.pairs:q} --threshold {params.threshold}"
+        " --job {params.job:q} --backbone {wildcards.backbone} --pairs {params.pairs:q} --seeds {params.seeds:q} --threshold {params.threshold}"
         " --table {output.table} --summary {output.summary} --log-file {log}"
 
 

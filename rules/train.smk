@@ -15,9 +15,9 @@ rule train_prompt:
         ),
         metrics=layout.TRAIN_METRICS,
     log:
-        log_of("train_prompt", "{backbone}/{task}"),
+        log_of("train_prompt", "{backbone}/seed{seed}/{task}"),
     benchmark:
-        benchmark_of("train_prompt", "{backbone}/{task}")
+        benchmark_of("train_prompt", "{backbone}/seed{seed}/{task}")
     # Backbones with a prompt source get their prompts from import_prompt.
     wildcard_constraints:
         backbone=only(TRAINED),
@@ -28,11 +28,11 @@ rule train_prompt:
         **compute("train", 240, checkpoint_interval=CHECKPOINT_INTERVAL),
     params:
         code=code_of("train_prompt"),
-        job=job_spec(specs.train_job, "backbone", "task"),
+        job=job_spec(specs.train_job, "backbone", "task", "seed"),
         data_dir=data_dir("task"),
         init="",
         checkpoint=layout.job_path(
-            layout.CHECKPOINT, "train_prompt", "{backbone}/{task}"
+            layout.CHECKPOINT, "train_prompt", "{backbone}/seed{seed}/{task}"
         ),
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/train_prompt.py"'
@@ -50,9 +50,9 @@ rule import_prompt:
     output:
         layout.PROMPT,
     log:
-        log_of("import_prompt", "{backbone}/{task}"),
+        log_of("import_prompt", "{backbone}/seed{seed}/{task}"),
     benchmark:
-        benchmark_of("import_prompt", "{backbone}/{task}")
+        benchmark_of("import_prompt", "{backbone}/seed{seed}/{task}")
     wildcard_constraints:
         backbone=only(IMPORTED),
     conda:

@@ -2,14 +2,16 @@ rule evaluate_transfer:
     """Zero-shot: the source task's prompt on the target task's validation split."""
     input:
         model=model(),
-        prompt=layout.PROMPT.format(backbone="{backbone}", task="{source}"),
+        prompt=layout.PROMPT.format(
+            backbone="{backbone}", seed="{seed}", task="{source}"
+        ),
         validation=split("validation", "{target}"),
     output:
         layout.TRANSFER,
     log:
-        log_of("evaluate_transfer", "{backbone}/{source}__{target}"),
+        log_of("evaluate_transfer", "{backbone}/seed{seed}/{source}__{target}"),
     benchmark:
-        benchmark_of("evaluate_transfer", "{backbone}/{source}__{target}")
+        benchmark_of("evaluate_transfer", "{backbone}/seed{seed}/{source}__{target}")
     # On a cluster, one job per backbone and target (profiles/slurm sets --group-components).
     group:
         "evaluate_{backbone}_{target}"
@@ -60,7 +62,13 @@ rule evaluate_baselines:
 rule transfer_matrix:
     """All zero-shot scores of one backbone, with relative performance and a summary."""
     input:
-        pairs=expand(layout.TRANSFER, source=TASKS, target=TASKS, allow_missing=True),
+        pairs=lambda wc: expand(
+            layout.TRANSFER,
+            backbone=wc.backbone,
+            seed=seeds_of(wc.backbone),
+            source=TASKS,
+            target=TASKS,
+        ),
         baselines=expand(layout.BASELINES, target=TASKS, allow_missing=True),
     output:
         matrix=report(
@@ -70,6 +78,7 @@ rule transfer_matrix:
             subcategory="{backbone}",
             labels={"table": "all scores"},
         ),
+        by_seed=layout.MATRIX_BY_SEED,
         summary=report(
             layout.SUMMARY,
             caption="../report/summary.rst",
@@ -97,14 +106,15 @@ rule transfer_matrix:
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/transfer_matrix.py"'
         " --job {params.job:q} --pairs {input.pairs} --baselines {input.baselines}"
-        " --matrix {output.matrix} --summary {output.summary}"
+        " --matrix {output.matrix} --by-seed {output.by_seed} --summary {output.summary}"
         " --type-difference {output.type_difference} --log-file {log}"
 
 
 rule heatmap:
     """Relative zero-shot transfer, one annotated heatmap per backbone."""
     input:
-        expand(layout.MATRIX, backbone=BACKBONES),
+        matrices=expand(layout.MATRIX, backbone=BACKBONES),
+        type_tests=expand(layout.TYPE_DIFFERENCE, backbone=BACKBONES),
     output:
         report(
             layout.HEATMAP,
@@ -123,10 +133,12 @@ rule heatmap:
     params:
         code=code_of("plot_heatmap"),
         job=STUDY_TASKS.to_json(),
-        matrices=lambda wc, input: named_paths(BACKBONES, input),
+        matrices=lambda wc, input: named_paths(BACKBONES, input.matrices),
+        type_tests=lambda wc, input: named_paths(BACKBONES, input.type_tests),
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/plot_heatmap.py"'
-        " --job {params.job:q} --matrices {params.matrices} --out {output} --log-file {log}"
+        " --job {params.job:q} --matrices {params.matrices} --type-tests {params.type_tests}"
+        " --out {output} --log-file {log}"
 
 
 rule paper_comparison:

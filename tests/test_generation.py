@@ -233,7 +233,7 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, sh
     assert matrix.accuracy.between(0, 1).all()
     assert dict(zip(matrix.target, matrix.metric)) == {"sst2": "accuracy", "nq_open": "f1"}
     assert set(matrix.pair) == {"own", "cross-type", "baseline"}
-    metrics_ = json.loads((tmp_path / "results/prompts/tiny-causal/nq_open.metrics.json").read_text())
+    metrics_ = json.loads((tmp_path / "results/prompts/tiny-causal/seed0/nq_open.metrics.json").read_text())
     assert metrics_["dev_metric"] == "f1"
 
 

@@ -159,12 +159,12 @@ TARGETS = [
     f"results/neurons/{BACKBONE}/masking.csv",
     "results/indicators/external/released/indicators.csv",
 ]
-NEURON_JOBS = {("extract_neurons", f"backbone={BACKBONE}, task={t}") for t in TASKS}
-MASK_JOBS = {("mask_neurons", f"backbone={BACKBONE}, task={t}") for t in TASKS} | {
+NEURON_JOBS = {("extract_neurons", f"backbone={BACKBONE}, seed=0, task={t}") for t in TASKS}
+MASK_JOBS = {("mask_neurons", f"backbone={BACKBONE}, seed=0, task={t}") for t in TASKS} | {
     ("masking_table", f"backbone={BACKBONE}")
 }
 INDICATOR_JOBS = {
-    ("indicators", f"backbone={BACKBONE}"),
+    ("indicators", f"backbone={BACKBONE}, seed=0"),
     ("indicator_correlation", f"backbone={BACKBONE}"),
     ("indicator_figure", ""),
 }
@@ -199,11 +199,11 @@ def neuron_study(study, tmp_path_factory, shared_data, released) -> tuple:
 @pytest.mark.workflow
 def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study):
     workdir, _ = neuron_study
-    activations, meta = load_tensors(workdir / f"results/neurons/{BACKBONE}/sst2.safetensors")
+    activations, meta = load_tensors(workdir / f"results/neurons/{BACKBONE}/seed0/sst2.safetensors")
     assert activations["activations"].shape == (2, 64)  # tiny-embedding: 2 layers, 64 intermediate
     assert meta["stimulus"] == "prompt + one special token" and meta["modules"][0] == "encoder.layer.0.output.dense"
 
-    table = pd.read_csv(workdir / f"results/indicators/{BACKBONE}/indicators.csv")
+    table = pd.read_csv(workdir / f"results/indicators/{BACKBONE}/seed0/indicators.csv")
     assert len(table) == len(TASKS) ** 2 and set(table.backbone) == {BACKBONE}
     assert {"same_type", "euclidean_flat", "cosine_tokens", "mean_prompt_cosine", "on_layers_1-2", "on_all"} <= set(
         table.columns
@@ -212,7 +212,9 @@ def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study
     assert diagonal.cosine_flat.tolist() == pytest.approx([1.0] * len(TASKS)) and (diagonal.on_all == 1).all()
 
     spearman = pd.read_csv(workdir / f"results/indicators/{BACKBONE}/spearman.csv")
-    assert len(spearman) == (len(table.columns) - 3) * 2 * 2  # indicators x outcomes x aggregations
+    assert (
+        len(spearman) == (len(table.columns) - 4) * 2 * 2
+    )  # indicators (not backbone, seed, source, target) x outcomes x aggregations
     assert set(spearman.outcome) == {"accuracy", "relative"} and set(spearman.reference) == {"on_all"}
     pooled = spearman[spearman.aggregation == "pooled"]
     assert (pooled.n == len(TASKS) * (len(TASKS) - 1)).all()
@@ -225,9 +227,9 @@ def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study
     masking = pd.read_csv(workdir / f"results/neurons/{BACKBONE}/masking.csv")
     assert sorted(masking.task) == sorted(TASKS)
     assert (masking.masked_neurons == round(0.2 * 128)).all() and (masking.total_neurons == 128).all()
-    own = read_json(workdir / f"results/transfer/{BACKBONE}/sst2__sst2.json")["accuracy"]
+    own = read_json(workdir / f"results/transfer/{BACKBONE}/seed0/sst2__sst2.json")["accuracy"]
     assert masking.set_index("task").loc["sst2", "unmasked"] == own
-    assert len(read_json(workdir / f"results/neurons/{BACKBONE}/masking/sst2.json")["random_masked_draws"]) == 2
+    assert len(read_json(workdir / f"results/neurons/{BACKBONE}/seed0/masking/sst2.json")["random_masked_draws"]) == 2
 
     external = pd.read_csv(workdir / "results/indicators/external/released/indicators.csv")
     assert len(external) == 9 and "on_all" not in external.columns

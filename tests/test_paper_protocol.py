@@ -205,7 +205,7 @@ def test_the_authors_uniform_random_baseline_sits_next_to_the_default_one(tmp_pa
     pairs, baselines = [], []
     for target in types:
         for source in types:
-            pairs.append(tmp_path / f"{source}_{target}.json")
+            pairs.append(tmp_path / "seed0" / f"{source}_{target}.json")
             write_json(pairs[-1], {"backbone": "m", "source": source, "target": target, "accuracy": 0.8,
                                    "example_scores": "1111111100", "examples": 10})  # fmt: skip
         baselines.append(tmp_path / f"base_{target}.json")
@@ -213,7 +213,7 @@ def test_the_authors_uniform_random_baseline_sits_next_to_the_default_one(tmp_pa
                                    "no_prompt": 0.5, "no_prompt_example_scores": "1111100000",
                                    "random_mean": 0.55, "random_example_scores": ["1111100000", "1111110000"],
                                    "uniform_random_mean": 0.4, "uniform_random_example_scores": ["1111000000"]})  # fmt: skip
-    matrix = transfer_matrix(pairs, baselines, types)
+    matrix, _ = transfer_matrix(pairs, baselines, types)
     assert set(matrix[matrix.pair == "baseline"].source) == {"no prompt", "random prompt", "uniform random prompt"}
     summary = transfer_summary(matrix)
     assert summary.loc[summary.target == "a", "uniform_random_prompt"].item() == 0.4

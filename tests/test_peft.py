@@ -189,7 +189,7 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
     work = tmp_path / "study"
     copy_workdir(study, work)
     result = snakemake(work, layout.BANK_INDEX, data_dir=shared_data)
-    made = {(f"backbone={BACKBONE}, task={task}") for task in TASKS}
+    made = {(f"backbone={BACKBONE}, seed=0, task={task}") for task in TASKS}
     assert jobs(result.stderr) == {
         *(("export_peft", w) for w in made),
         *(("bank_entry", w) for w in made),
@@ -200,7 +200,7 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
     assert list(index.task) == TASKS and set(index.backbone) == {BACKBONE}
     for row in index.itertuples():
         entry = json.loads((work / row.entry).read_text())
-        prompt_file = work / layout.PROMPT.format(backbone=BACKBONE, task=row.task)
+        prompt_file = work / layout.PROMPT.format(backbone=BACKBONE, seed=0, task=row.task)
         prompt, _ = load_prompt(prompt_file)
         adapter, info = peft_io.read_peft_adapter(work / row.peft_adapter, prompt.shape[1])
         assert torch.equal(adapter, prompt) and info["prompt_transfer"]["task"]["name"] == row.task
@@ -208,9 +208,9 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
         data_dir = work / layout.DATA_DIR.format(task=row.task)
         assert entry["data"]["sha256"]["validation"] == file_sha256(data_dir / "validation.jsonl")
         scored = json.loads(
-            (work / layout.TRANSFER.format(backbone=BACKBONE, source=row.task, target=row.task)).read_text()
+            (work / layout.TRANSFER.format(backbone=BACKBONE, seed=0, source=row.task, target=row.task)).read_text()
         )
-        trained = json.loads((work / layout.TRAIN_METRICS.format(backbone=BACKBONE, task=row.task)).read_text())
+        trained = json.loads((work / layout.TRAIN_METRICS.format(backbone=BACKBONE, seed=0, task=row.task)).read_text())
         assert row.validation_accuracy == scored["accuracy"] and row.dev_accuracy == trained["best_dev_accuracy"]
         assert entry["settings"]["train"]["training"] == trained["settings"] and row.seed == trained["settings"]["seed"]
         assert entry["environment"]["versions"]["peft"] and entry["run"]["job_wall_seconds"] > 0
@@ -218,7 +218,7 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
     # The exported adapters as the prompt source of another backbone of the same weights: the
     # workflow reads them back (rule import_prompt, layout peft) and scores them as its own.
     tiny = yaml.safe_load(TINY_CONFIG.read_text())["backbones"][BACKBONE]
-    imported = {**tiny, "prompts": {"layout": "peft", "path": f"results/peft/{BACKBONE}"}}
+    imported = {**tiny, "prompts": {"layout": "peft", "path": f"results/peft/{BACKBONE}/seed0"}}
     change = overlay(work, "peft.yaml", {"study": {"backbones": ["from-peft"]}, "backbones": {"from-peft": imported}})
     result = snakemake(work, layout.MATRIX.format(backbone="from-peft"), configfiles=[change], data_dir=shared_data)
     assert {rule for rule, _ in jobs(result.stderr)} >= {"import_prompt", "evaluate_transfer"}
@@ -232,11 +232,11 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
     # ... and as the initial prompt of a TPT run on the backbone that trains its prompts.
     start = {"source": "sst2", "target": "laptop", "backbone": BACKBONE, "prompts_of": "from-peft"}
     change = overlay(work, "tpt.yaml", {"backbones": {"from-peft": imported}, "tpt": {"pairs": [start]}})
-    log = layout.TPT_LOG.format(backbone=BACKBONE, init="sst2@from-peft", target="laptop")
+    log = layout.TPT_LOG.format(backbone=BACKBONE, seed=0, init="sst2@from-peft", target="laptop")
     result = snakemake(work, log, configfiles=[change], data_dir=shared_data)
-    assert jobs(result.stderr) == {("tpt_train", f"backbone={BACKBONE}, init=sst2@from-peft, target=laptop")}
+    assert jobs(result.stderr) == {("tpt_train", f"backbone={BACKBONE}, seed=0, init=sst2@from-peft, target=laptop")}
     metrics = json.loads((work / log.replace(".csv", ".metrics.json")).read_text())
-    assert metrics["init"]["path"] == layout.PROMPT.format(backbone="from-peft", task="sst2")
+    assert metrics["init"]["path"] == layout.PROMPT.format(backbone="from-peft", seed=0, task="sst2")
 
     # ... and as a prompt set for the model-free indicators.
     change = overlay(

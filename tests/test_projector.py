@@ -282,21 +282,25 @@ def test_the_cross_model_stage_produces_projectors_table_and_figure(cross_model_
     assert set(table.prompt[:4]) == projected_rows  # in the config's order of objectives and task sets
     assert list(table.prompt[4:]) == ["own prompt", "no prompt", "random prompt"]
     for task in TASKS:
-        own = json.loads((workdir / f"results/transfer/{WIDE}/{task}__{task}.json").read_text())
+        own = json.loads((workdir / f"results/transfer/{WIDE}/seed0/{task}__{task}.json").read_text())
         assert table.loc[table.prompt == "own prompt", task].item() == own["accuracy"]
-        projected = json.loads((workdir / f"results/cross_model/{PAIR}/task__nli/{task}.json").read_text())
+        projected = json.loads((workdir / f"results/cross_model/{PAIR}/seed0/task__nli/{task}.json").read_text())
         assert table.loc[table.prompt == "projected (task, nli)", task].item() == projected["accuracy"]
-        prompt, meta = load_prompt(workdir / f"results/projectors/{PAIR}/projected/task__nli/{task}.safetensors", 48)
+        prompt, meta = load_prompt(
+            workdir / f"results/projectors/{PAIR}/seed0/projected/task__nli/{task}.safetensors", 48
+        )
         assert prompt.shape == (4, 48) and meta["task"] == task and meta["backbone"] == WIDE
     assert (workdir / "results/cross_model.pdf").read_bytes()[:5] == b"%PDF-"
 
     for objective, steps in (("distance", [0, 2, 4, 6]), ("task", [0, 2, 4])):
-        projector, meta = proj.load_projector(workdir / f"results/projectors/{PAIR}/{objective}__sentiment.safetensors")
+        projector, meta = proj.load_projector(
+            workdir / f"results/projectors/{PAIR}/seed0/{objective}__sentiment.safetensors"
+        )
         assert meta["shape"] == {"prompt_length": 4, "source_size": 32, "target_size": 48, "hidden_size": 16}
         assert meta["tasks"] == ["sst2"] and meta["objective"] == objective
-        log = pd.read_csv(workdir / f"results/projectors/{PAIR}/{objective}__sentiment.log.csv")
+        log = pd.read_csv(workdir / f"results/projectors/{PAIR}/seed0/{objective}__sentiment.log.csv")
         assert list(log.step) == steps
-    assert (workdir / f"results/benchmarks/train_projector_task/{PAIR}/nli.tsv").is_file()
+    assert (workdir / f"results/benchmarks/train_projector_task/{PAIR}/seed0/nli.tsv").is_file()
 
 
 @pytest.mark.workflow
@@ -314,13 +318,13 @@ def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model
         snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[change], data_dir=shared_data).stdout
     )
     per_task = [
-        f"source_model={SMALL}, target_model={WIDE}, objective=task, taskset={s}, task={t}"
+        f"source_model={SMALL}, target_model={WIDE}, seed=0, objective=task, taskset={s}, task={t}"
         for s in ("sentiment", "nli")
         for t in TASKS
     ]
     expected = (
         {
-            ("train_projector_task", f"source_model={SMALL}, target_model={WIDE}, taskset={s}")
+            ("train_projector_task", f"source_model={SMALL}, target_model={WIDE}, seed=0, taskset={s}")
             for s in ("sentiment", "nli")
         }
         | {("project_prompt", w) for w in per_task}
@@ -341,10 +345,10 @@ def test_a_projected_prompt_initialises_prompt_tuning_on_the_target(cross_model_
         "projected": {"from": SMALL, "objective": "task", "taskset": "sentiment"},
     }
     tpt = overlay(workdir, "tpt.yaml", {**CROSS_MODEL, "study": {"backbones": [SMALL, WIDE]}, "tpt": {"pairs": [init]}})
-    target = f"results/tpt/{WIDE}/sst2@{SMALL}.task.sentiment__sst2.csv"
+    target = f"results/tpt/{WIDE}/seed0/sst2@{SMALL}.task.sentiment__sst2.csv"
     out = snakemake(workdir, "-n", target, configfiles=[tpt], data_dir=shared_data).stdout
-    assert jobs(out) == {("tpt_train", f"backbone={WIDE}, init=sst2@{SMALL}.task.sentiment, target=sst2")}
-    assert f"results/projectors/{PAIR}/projected/task__sentiment/sst2.safetensors" in out
+    assert jobs(out) == {("tpt_train", f"backbone={WIDE}, seed=0, init=sst2@{SMALL}.task.sentiment, target=sst2")}
+    assert f"results/projectors/{PAIR}/seed0/projected/task__sentiment/sst2.safetensors" in out
 
 
 @pytest.mark.workflow

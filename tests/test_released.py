@@ -187,7 +187,7 @@ def released_run(study, tmp_path_factory, shared_data, released_prompts) -> tupl
     pd.DataFrame(rows, columns=["backbone", "source", "target", "score"]).to_csv(reference, index=False)
     settings = overlay(workdir, "released.yaml", released_study(released_prompts, reference))
     targets = [f"results/paper_comparison/{BACKBONE}.pdf", "results/heatmap.pdf",
-               f"results/indicators/{BACKBONE}/indicators.csv"]  # fmt: skip
+               f"results/indicators/{BACKBONE}/seed0/indicators.csv"]  # fmt: skip
     planned = snakemake(workdir, "-n", *targets, configfiles=[settings], data_dir=shared_data)
     snakemake(workdir, *targets, configfiles=[settings], data_dir=shared_data)
     return workdir, settings, jobs(planned.stdout)
@@ -196,15 +196,15 @@ def released_run(study, tmp_path_factory, shared_data, released_prompts) -> tupl
 @pytest.mark.workflow
 def test_released_prompts_are_imported_not_trained_and_evaluated_end_to_end(released_run, released_prompts):
     workdir, _, planned = released_run
-    assert {("import_prompt", f"backbone={BACKBONE}, task={t}") for t in TASKS} <= planned
+    assert {("import_prompt", f"backbone={BACKBONE}, seed=0, task={t}") for t in TASKS} <= planned
     assert not {rule for rule, _ in planned} & {"train_prompt", "prepare_data"}  # the study's data, no training
-    prompt, meta = load_tensors(workdir / f"results/prompts/{BACKBONE}/mnli.safetensors")
+    prompt, meta = load_tensors(workdir / f"results/prompts/{BACKBONE}/seed0/mnli.safetensors")
     released = torch.load(released_prompts / "MNLIPromptRoberta" / "task_prompt", weights_only=True)
     torch.testing.assert_close(prompt["prompt"], released.float())
     assert meta["source"]["file"] == str(released_prompts / "MNLIPromptRoberta" / "task_prompt")
     matrix_ = pd.read_csv(workdir / f"results/transfer/{BACKBONE}/matrix.csv")
     assert len(matrix_) == len(TASKS) ** 2 + 2 * len(TASKS) and matrix_.accuracy.between(0, 1).all()
-    indicators = pd.read_csv(workdir / f"results/indicators/{BACKBONE}/indicators.csv")
+    indicators = pd.read_csv(workdir / f"results/indicators/{BACKBONE}/seed0/indicators.csv")
     assert len(indicators) == len(TASKS) ** 2 and indicators.on_all.notna().all()
 
 

@@ -29,12 +29,12 @@ def test_benchmark_table_reads_wall_time_and_peak_memory(tmp_path):
     measured.write_text(BENCHMARK_HEADER + "12.5\t0:00:12\t301.2\t900\t250\t260\t1.0\t2.0\t95.0\t11.9\n")
     unmeasured.write_text(BENCHMARK_HEADER + "0.4\t0:00:00\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t0\n")
     jobs = [
-        {"rule": "train_prompt", "wildcards": {"backbone": "minilm", "task": "sst2"}},
+        {"rule": "train_prompt", "wildcards": {"backbone": "minilm", "seed": 0, "task": "sst2"}},
         {"rule": "prepare_data", "wildcards": {"task": "mnli"}},
     ]
     table = benchmark_table(jobs, [measured, unmeasured])
     assert list(table.columns) == ["rule", "wildcards", "wall_seconds", "max_rss_mb"]
-    assert table.iloc[0].tolist() == ["train_prompt", "backbone=minilm, task=sst2", 12.5, 301.2]
+    assert table.iloc[0].tolist() == ["train_prompt", "backbone=minilm, seed=0, task=sst2", 12.5, 301.2]
     assert table.iloc[1].wall_seconds == 0.4 and pd.isna(table.iloc[1].max_rss_mb)
 
 
@@ -60,7 +60,7 @@ def test_the_study_tabulates_every_compute_job(study):
         "evaluate_baselines": n,
     }
     assert (table.wall_seconds > 0).all()
-    assert f"backbone={BACKBONE}, source=sst2, target=mnli" in set(table.wildcards)
+    assert f"backbone={BACKBONE}, seed=0, source=sst2, target=mnli" in set(table.wildcards)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_the_report_embeds_every_figure_and_table_with_a_caption(report):
         "results/heatmap.pdf",
         f"results/transfer/{BACKBONE}/matrix.csv",
         f"results/transfer/{BACKBONE}/summary.csv",
-        *(f"results/prompts/{BACKBONE}/{task}.log.csv" for task in TASKS),
+        *(f"results/prompts/{BACKBONE}/seed0/{task}.log.csv" for task in TASKS),
         "results/benchmarks.csv",
     }
     assert expected <= set(report)  # other stages add theirs
@@ -106,7 +106,7 @@ def test_the_report_of_the_main_command_needs_no_other_target(study, shared_data
 
 @pytest.mark.workflow
 def test_captions_name_their_wildcards_and_show_the_summary(report):
-    assert f"task sst2 on backbone {BACKBONE}" in report[f"results/prompts/{BACKBONE}/sst2.log.csv"]["caption"]
+    assert f"task sst2 on backbone {BACKBONE}" in report[f"results/prompts/{BACKBONE}/seed0/sst2.log.csv"]["caption"]
     summary = report[f"results/transfer/{BACKBONE}/summary.csv"]["caption"]
     assert "<table" in summary and all(f"<td>{task}</td>" in summary for task in TASKS)
 

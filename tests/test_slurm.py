@@ -72,7 +72,7 @@ def test_the_results_equal_a_local_runs(slurm_study, study):  # study (conftest.
     matrix = f"results/transfer/{BACKBONE}/matrix.csv"
     pd.testing.assert_frame_equal(pd.read_csv(slurm_study / matrix), pd.read_csv(study / matrix))
     for task in TASKS:
-        prompt = f"results/prompts/{BACKBONE}/{task}.safetensors"
+        prompt = f"results/prompts/{BACKBONE}/seed0/{task}.safetensors"
         remote, _ = load_tensors(slurm_study / prompt)
         local, _ = load_tensors(study / prompt)
         assert remote.keys() == local.keys()

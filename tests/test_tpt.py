@@ -50,8 +50,8 @@ def test_same_type_is_the_default_and_pairs_every_same_type_source(raw):
     assert Pair("imdb", "sst2") in pairs and Pair("sst2", "imdb") in pairs
     assert Pair("mnli", "sst2") not in pairs
     assert all(p.source != p.target for p in pairs)
-    assert Pair("imdb", "sst2").log_path("minilm") == "results/tpt/minilm/imdb__sst2.csv"
-    assert Pair("imdb", "sst2").init_path("minilm") == "results/prompts/minilm/imdb.safetensors"
+    assert Pair("imdb", "sst2").log_path("minilm", 0) == "results/tpt/minilm/seed0/imdb__sst2.csv"
+    assert Pair("imdb", "sst2").init_path("minilm", 0) == "results/prompts/minilm/seed0/imdb.safetensors"
 
 
 def test_all_pairs_every_other_task(raw):
@@ -74,8 +74,11 @@ def test_a_projected_prompt_is_named_by_its_origin_and_runs_on_the_other_backbon
     config = configured(raw, {"pairs": [entry]}, backbones=["minilm", "mpnet"])
     (pair,) = pairs_of(config, "minilm")
     assert pair.init == "sst2@mpnet.distance.sentiment"
-    assert pair.log_path("minilm") == "results/tpt/minilm/sst2@mpnet.distance.sentiment__sst2.csv"
-    assert pair.init_path("minilm") == "results/projectors/mpnet__minilm/projected/distance__sentiment/sst2.safetensors"
+    assert pair.log_path("minilm", 1) == "results/tpt/minilm/seed1/sst2@mpnet.distance.sentiment__sst2.csv"
+    assert (
+        pair.init_path("minilm", 1)
+        == "results/projectors/mpnet__minilm/seed1/projected/distance__sentiment/sst2.safetensors"
+    )
     assert pairs_of(config, "mpnet") == []  # not projected onto itself
 
 
@@ -193,27 +196,107 @@ def test_the_threshold_fraction_is_configurable():
 
 def test_speedup_table_and_summary_over_pairs():
     logs = {
-        "results/prompts/m/b.log.csv": RANDOM,
-        "results/tpt/m/a__b.csv": log([0.55, 0.75, 0.80, 0.82, 0.81]),  # same type, x3
-        "results/tpt/m/c__b.csv": log([0.40, 0.50, 0.60, 0.70, 0.71]),  # same type, never: x0
-        "results/tpt/m/d__b.csv": log([0.50, 0.62, 0.72, 0.79, 0.80]),  # cross type, x1.5
-        "results/tpt/m/b@n.distance.all__b.csv": log([0.75, 0.76, 0.79, 0.80, 0.80]),  # projected
+        "results/prompts/m/seed0/b.log.csv": RANDOM,
+        "results/tpt/m/seed0/a__b.csv": log([0.55, 0.75, 0.80, 0.82, 0.81]),  # same type, x3
+        "results/tpt/m/seed0/c__b.csv": log([0.40, 0.50, 0.60, 0.70, 0.71]),  # same type, never: x0
+        "results/tpt/m/seed0/d__b.csv": log([0.50, 0.62, 0.72, 0.79, 0.80]),  # cross type, x1.5
+        "results/tpt/m/seed0/b@n.distance.all__b.csv": log([0.75, 0.76, 0.79, 0.80, 0.80]),  # projected
     }
     pairs = [Pair("a", "b"), Pair("c", "b"), Pair("d", "b"), Pair("b", "b", ("n", "distance", "all"))]
     types = {"a": "x", "b": "x", "c": "x", "d": "y"}
-    table = tpt.speedup_table("m", pairs, types, 0.9, read_log=logs.__getitem__)
+    table = tpt.speedup_table("m", pairs, [0], types, 0.9, read_log=logs.__getitem__)
     assert list(table.columns) == tpt.SPEEDUP_COLUMNS
     assert table.speedup.tolist() == pytest.approx([3.0, 0.0, 1.5, 3.0])
     assert table.pair.tolist() == ["same-type", "same-type", "cross-type", "same-task"]
     assert table.init_kind.tolist() == ["prompt"] * 3 + ["projected"]
-    assert table.random_log.unique().tolist() == ["results/prompts/m/b.log.csv"]
+    assert table.random_log.unique().tolist() == ["results/prompts/m/seed0/b.log.csv"]
     summary = tpt.speedup_summary(table).set_index(["init_kind", "pair"])
     same = summary.loc[("prompt", "same-type")]
-    assert (
-        same.pairs == 2 and same.median_speedup == pytest.approx(1.5) and same.reached == 1 and same.beats_random == 1
-    )
-    assert summary.loc[("prompt", "cross-type")].median_speedup == pytest.approx(1.5)
+    assert (same.pairs, same.runs, same.seeds) == (2, 2, 1)
+    assert same.median_speedup == pytest.approx(1.5) and same.reached == 1 and same.beats_random == 1
+    # two pairs, x3 and x0: resamples draw {3, 3}, {3, 0} or {0, 0}
+    assert (same.median_speedup_low, same.median_speedup_high) == (0.0, 3.0)
+    cross = summary.loc[("prompt", "cross-type")]
+    assert cross.median_speedup == cross.median_speedup_low == cross.median_speedup_high == pytest.approx(1.5)
     assert summary.loc[("all", "all")].pairs == 4 and summary.loc[("all", "all")].faster == 3
+
+
+SEED_LOGS = {
+    # seed 0 as above; seed 1 has its own random-init run (best 0.90: threshold 0.81, reached at step 100)
+    "results/prompts/m/seed0/b.log.csv": RANDOM,
+    "results/prompts/m/seed1/b.log.csv": log([0.50, 0.70, 0.85, 0.90, 0.90]),
+    "results/tpt/m/seed0/a__b.csv": log([0.55, 0.75, 0.80, 0.82, 0.81]),  # x3 (150 / 50)
+    "results/tpt/m/seed1/a__b.csv": log([0.55, 0.70, 0.80, 0.85, 0.88]),  # x2/3 (100 / 150)
+    "results/tpt/m/seed0/c__b.csv": log([0.40, 0.50, 0.60, 0.70, 0.71]),  # never: x0
+    "results/tpt/m/seed1/c__b.csv": log([0.60, 0.82, 0.85, 0.85, 0.86]),  # x2 (100 / 50)
+    "results/tpt/m/seed0/b@t5__b.csv": log([0.50, 0.62, 0.72, 0.79, 0.80]),  # imported, x1.5
+    "results/tpt/m/seed1/b@t5__b.csv": log([0.50, 0.62, 0.72, 0.79, 0.80]),  # never: x0
+}
+SEED_PAIRS = [Pair("a", "b"), Pair("c", "b"), Pair("b", "b", prompts_of="t5")]
+SEED_TYPES = {"a": "x", "b": "x", "c": "x"}
+
+
+def test_each_seed_compares_its_own_tpt_run_with_its_own_random_init_run():
+    table = tpt.speedup_table("m", SEED_PAIRS, [0, 1], SEED_TYPES, 0.9, read_log=SEED_LOGS.__getitem__)
+    assert list(zip(table.init, table.seed)) == [("a", 0), ("a", 1), ("c", 0), ("c", 1), ("b@t5", 0), ("b@t5", 1)]
+    assert table.speedup.tolist() == pytest.approx([3.0, 2 / 3, 0.0, 2.0, 1.5, 0.0])
+    assert table.threshold.tolist() == pytest.approx([0.72, 0.81] * 3)
+    assert table.log.tolist() == [f"results/tpt/m/seed{s}/{i}__b.csv" for i in ("a", "c", "b@t5") for s in (0, 1)]
+    assert table.random_log.tolist() == [f"results/prompts/m/seed{s}/b.log.csv" for s in (0, 1)] * 3
+    assert table.init_kind.tolist() == ["prompt"] * 4 + ["imported"] * 2
+
+    summary = tpt.speedup_summary(table).set_index(["init_kind", "pair"])
+    every = summary.loc[("all", "all")]
+    assert (every.pairs, every.runs, every.seeds) == (3, 6, 2)
+    assert every.median_speedup == pytest.approx((2 / 3 + 1.5) / 2)  # of 0, 0, 2/3, 1.5, 2, 3
+    assert every.reached == 4 and every.faster == 3
+    prompt = summary.loc[("prompt", "same-type")]
+    assert prompt.median_speedup == pytest.approx((2 / 3 + 2) / 2)  # of 0, 2/3, 2, 3
+    assert prompt.median_speedup_low <= prompt.median_speedup <= prompt.median_speedup_high
+    assert prompt.mean_gain_low <= prompt.mean_gain <= prompt.mean_gain_high
+
+    per_pair = tpt.per_pair_speedup(table).set_index("init")
+    assert per_pair.loc["a", ["median_speedup", "min_speedup", "max_speedup"]].tolist() == pytest.approx(
+        [(3 + 2 / 3) / 2, 2 / 3, 3]
+    )
+    assert per_pair.loc["b@t5"].reached == 1 and per_pair.seeds.tolist() == [2, 2, 2]
+
+
+def test_identical_seeds_give_the_one_seed_summary_and_intervals():
+    """The bootstrap draws whole pairs: a pair's seeds are no extra evidence when they agree."""
+    logs = {path.replace("seed1", "seed0"): frame for path, frame in SEED_LOGS.items() if "seed1" in path}
+    logs |= {path.replace("seed0", "seed2"): frame for path, frame in logs.items()}
+    one = tpt.speedup_table("m", SEED_PAIRS, [0], SEED_TYPES, 0.9, read_log=logs.__getitem__)
+    two = tpt.speedup_table("m", SEED_PAIRS, [0, 2], SEED_TYPES, 0.9, read_log=logs.__getitem__)
+    numbers = ["median_speedup", "median_speedup_low", "median_speedup_high", "median_time_ratio_low", "mean_gain"]
+    numbers += ["mean_gain_low", "mean_gain_high", "pairs"]
+    pd.testing.assert_frame_equal(tpt.speedup_summary(one)[numbers], tpt.speedup_summary(two)[numbers])
+    assert tpt.speedup_summary(two).runs.tolist() == [2 * n for n in tpt.speedup_summary(one).runs]
+
+
+def test_the_pairs_survive_the_rules_json_round_trip():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tpt_speedup", REPO / "workflow_scripts" / "tpt_speedup.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    pairs = [Pair("a", "b"), Pair("b", "b", ("n", "distance", "all")), Pair("b", "b", prompts_of="t5")]
+    job = specs.StudyTasks(tasks=["a", "b"], types={"a": "x", "b": "x"})
+    args = script.build_parser().parse_args(
+        ["--job", job.to_json(), "--backbone", "m", "--pairs", json.dumps(tpt.pairs_to_json(pairs))]
+        + ["--seeds", "[0, 3]", "--threshold", "0.9", "--table", "t.csv", "--summary", "s.csv"]
+    )
+    assert tpt.pairs_from_json(args.pairs) == pairs and args.seeds == [0, 3]
+    assert [p.log_path("m", 3) for p in tpt.pairs_from_json(args.pairs)][2] == "results/tpt/m/seed3/b@t5__b.csv"
+
+
+def test_the_curves_show_each_seeds_mean_and_range(tmp_path):
+    from prompt_transfer import plots
+
+    table = tpt.speedup_table("m", SEED_PAIRS, [0, 1], SEED_TYPES, 0.9, read_log=SEED_LOGS.__getitem__)
+    out = tmp_path / "curves.pdf"
+    plots.tpt_curves_pdf(out, {"m": table}, ["a", "b", "c"], SEED_TYPES, read_log=SEED_LOGS.__getitem__)
+    assert out.read_bytes()[:5] == b"%PDF-"
 
 
 # --- a transferred run on a tiny model ---------------------------------------------------------
@@ -310,7 +393,7 @@ SAME_TYPE = {("sst2", "laptop"), ("laptop", "sst2")}  # the tiny study: sst2, la
 
 
 def tpt_job(init, target):
-    return ("tpt_train", f"backbone={BACKBONE}, init={init}, target={target}")
+    return ("tpt_train", f"backbone={BACKBONE}, seed=0, init={init}, target={target}")
 
 
 TPT_AGGREGATES = {("tpt_speedup", f"backbone={BACKBONE}"), ("tpt_curves", "")}
@@ -325,20 +408,24 @@ def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init
     work = tmp_path / "w"
     copy_workdir(study, work)
     before = {
-        t: (work / f"results/prompts/{BACKBONE}/{t}.log.csv").stat().st_mtime_ns for t in ("sst2", "laptop", "mnli")
+        t: (work / f"results/prompts/{BACKBONE}/seed0/{t}.log.csv").stat().st_mtime_ns
+        for t in ("sst2", "laptop", "mnli")
     }
     planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", data_dir=shared_data).stdout)
     assert planned == {tpt_job(s, t) for s, t in SAME_TYPE} | TPT_AGGREGATES
 
     snakemake(work, "results/tpt_curves.pdf", data_dir=shared_data)
-    assert before == {t: (work / f"results/prompts/{BACKBONE}/{t}.log.csv").stat().st_mtime_ns for t in before}
+    assert before == {t: (work / f"results/prompts/{BACKBONE}/seed0/{t}.log.csv").stat().st_mtime_ns for t in before}
     for source, target in SAME_TYPE:
-        stem = work / f"results/tpt/{BACKBONE}/{source}__{target}"
-        run, ordinary = pd.read_csv(f"{stem}.csv"), pd.read_csv(work / f"results/prompts/{BACKBONE}/{target}.log.csv")
+        stem = work / f"results/tpt/{BACKBONE}/seed0/{source}__{target}"
+        run, ordinary = (
+            pd.read_csv(f"{stem}.csv"),
+            pd.read_csv(work / f"results/prompts/{BACKBONE}/seed0/{target}.log.csv"),
+        )
         assert list(run.columns) == list(ordinary.columns) and run.step.tolist() == ordinary.step.tolist()
         metrics = json.loads(stem.with_suffix(".metrics.json").read_text())
-        assert metrics["init"]["path"] == f"results/prompts/{BACKBONE}/{source}.safetensors"
-        own = json.loads((work / f"results/prompts/{BACKBONE}/{target}.metrics.json").read_text())
+        assert metrics["init"]["path"] == f"results/prompts/{BACKBONE}/seed0/{source}.safetensors"
+        own = json.loads((work / f"results/prompts/{BACKBONE}/seed0/{target}.metrics.json").read_text())
         assert metrics["settings"] == own["settings"]
     table = pd.read_csv(work / f"results/tpt/{BACKBONE}/speedup.csv")
     assert set(zip(table.source, table.target)) == SAME_TYPE and (table.pair == "same-type").all()
@@ -357,7 +444,7 @@ def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
 
     work = tmp_path / "w"
     copy_workdir(study, work)
-    projected = work / f"results/projectors/minilm__{BACKBONE}/projected/distance__sentiment/sst2.safetensors"
+    projected = work / f"results/projectors/minilm__{BACKBONE}/seed0/projected/distance__sentiment/sst2.safetensors"
     save_prompt(projected, torch.randn(4, 32, generator=torch.Generator().manual_seed(0)), {"task": "sst2"})
     pairs = [
         {"source": "mnli", "target": "sst2"},
@@ -373,7 +460,7 @@ def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
 
     snakemake(work, "results/tpt_curves.pdf", configfiles=[change], data_dir=shared_data)
     metrics = json.loads(
-        (work / f"results/tpt/{BACKBONE}/sst2@minilm.distance.sentiment__sst2.metrics.json").read_text()
+        (work / f"results/tpt/{BACKBONE}/seed0/sst2@minilm.distance.sentiment__sst2.metrics.json").read_text()
     )
     assert metrics["init"]["path"] == str(projected.relative_to(work))
     table = pd.read_csv(work / f"results/tpt/{BACKBONE}/speedup.csv")

@@ -68,23 +68,25 @@ def test_the_type_test_moves_whole_tasks():
     assert type_difference(relative, types)["p_value"] > 0.05
 
 
-def test_the_matrix_carries_intervals_and_the_summary_counts_cells_above_random(tmp_path):
-    rng = np.random.default_rng(0)
-    tasks = {"sst2": "sentiment", "laptop": "sentiment", "mnli": "nli"}
+def write_results(folder, tasks, rng, seeds=(0,), own=0.9, other=0.5, spread=0.0):
+    """Zero-shot result files of every pair and seed (seed s scores `spread` * s better) and
+    baseline files, as the rules write them."""
 
     def hits(p):
         return "".join("1" if x else "0" for x in rng.random(300) < p)
 
     pairs, baselines = [], []
-    for source in tasks:
-        for target in tasks:
-            path = tmp_path / f"{source}__{target}.json"
-            p = 0.9 if source == target else 0.5
-            record = {"backbone": "b", "source": source, "target": target, "examples": 300}
-            record["example_scores"] = hits(p)
-            record["accuracy"] = record["example_scores"].count("1") / 300
-            path.write_text(json.dumps(record))
-            pairs.append(path)
+    for seed in seeds:
+        (folder / f"seed{seed}").mkdir(parents=True, exist_ok=True)
+        for source in tasks:
+            for target in tasks:
+                path = folder / f"seed{seed}" / f"{source}__{target}.json"
+                p = (own if source == target else other) + spread * seed
+                record = {"backbone": "b", "source": source, "target": target, "examples": 300}
+                record["example_scores"] = hits(p)
+                record["accuracy"] = record["example_scores"].count("1") / 300
+                path.write_text(json.dumps(record))
+                pairs.append(path)
     for target in tasks:
         random_hits = [hits(0.5) for _ in range(3)]
         none = hits(0.5)
@@ -97,19 +99,60 @@ def test_the_matrix_carries_intervals_and_the_summary_counts_cells_above_random(
             "random_mean": float(np.mean([h.count("1") / 300 for h in random_hits])),
             "random_example_scores": random_hits,
         }
-        path = tmp_path / f"baseline_{target}.json"
+        path = folder / f"baseline_{target}.json"
         path.write_text(json.dumps(record))
         baselines.append(path)
-    matrix = transfer.transfer_matrix(pairs, baselines, tasks)
+    return pairs, baselines
+
+
+TASKS = {"sst2": "sentiment", "laptop": "sentiment", "mnli": "nli"}
+
+
+def test_the_matrix_carries_intervals_and_the_summary_counts_cells_above_random(tmp_path):
+    tasks = TASKS
+    pairs, baselines = write_results(tmp_path, tasks, np.random.default_rng(0))
+    matrix, by_seed = transfer.transfer_matrix(pairs, baselines, tasks)
+    assert len(by_seed) == 9 and set(by_seed.seed) == {0}
     own = matrix[matrix.pair == "own"]
     assert (own.minus_random_low > 0.3).all()  # 0.9 against 0.5 on 300 examples
     assert (matrix.accuracy_low <= matrix.accuracy).all() and (matrix.accuracy <= matrix.accuracy_high).all()
     assert matrix[matrix.source == "random prompt"].minus_random.isna().all()
     summary = transfer.transfer_summary(matrix).set_index("target")
     assert summary.loc["all", "sources_above_random"] >= 3
-    table = transfer.type_difference(matrix, tasks)
+    table = transfer.type_difference(matrix, by_seed, tasks)
     assert list(table.columns[:3]) == ["same_type_relative", "cross_type_relative", "same_minus_cross"]
     assert table.loc[0, "tasks"] == 3 and table.loc[0, "seeds"] == 1 and table.loc[0, "examples_per_target"] == 300
+
+
+def test_several_seeds_give_the_mean_cell_and_intervals_that_include_the_seed_variation(tmp_path):
+    rng = np.random.default_rng(0)
+    pairs, baselines = write_results(tmp_path / "spread", TASKS, rng, seeds=(0, 1, 2), other=0.3, spread=0.2)
+    matrix, by_seed = transfer.transfer_matrix(pairs, baselines, TASKS)
+    assert len(by_seed) == 27 and sorted(set(by_seed.seed)) == [0, 1, 2]
+    cell = matrix[(matrix.source == "sst2") & (matrix.target == "mnli")].iloc[0]
+    per_seed = by_seed[(by_seed.source == "sst2") & (by_seed.target == "mnli")].sort_values("seed").accuracy
+    assert cell.accuracy == pytest.approx(per_seed.mean()) and cell.seeds == 3
+    assert per_seed.is_monotonic_increasing  # 0.3, 0.5, 0.7: the seeds differ by construction
+    # the same scores written as one seed: only the examples' part of the interval
+    one_pairs, one_baselines = write_results(tmp_path / "one", TASKS, np.random.default_rng(0), other=0.5)
+    one, _ = transfer.transfer_matrix(one_pairs, one_baselines, TASKS)
+    one_cell = one[(one.source == "sst2") & (one.target == "mnli")].iloc[0]
+    assert cell.accuracy_high - cell.accuracy_low > 2 * (one_cell.accuracy_high - one_cell.accuracy_low)
+    table = transfer.type_difference(matrix, by_seed, TASKS)
+    assert table.loc[0, "seeds"] == 3
+
+
+def test_identical_seeds_change_neither_the_type_difference_nor_its_interval():
+    relative, types = constructed(5.0)
+    one = type_difference(relative, types)
+    three = type_difference(np.stack([relative] * 3), types)
+    assert three["difference"] == pytest.approx(one["difference"])
+    assert three["seeds"] == 3 and one["seeds"] == 1
+    # the task draws differ once seeds are drawn too, so the bounds agree only up to resampling
+    assert three["low"] == pytest.approx(one["low"], abs=1.0) and three["high"] == pytest.approx(one["high"], abs=1.0)
+    noisy = np.stack([relative + shift for shift in (-10, 0, 10)])
+    wide = type_difference(noisy + np.random.default_rng(1).normal(0, 6, noisy.shape), types)
+    assert wide["high"] - wide["low"] > one["high"] - one["low"]
 
 
 def test_generation_scores_are_kept_per_example_and_resampled_like_hits():

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.workflow  # every test here runs Snakemake
 
 
 def pair(source, target):
-    return ("evaluate_transfer", f"backbone={BACKBONE}, source={source}, target={target}")
+    return ("evaluate_transfer", f"backbone={BACKBONE}, seed=0, source={source}, target={target}")
 
 
 AGGREGATES = {("transfer_matrix", f"backbone={BACKBONE}"), ("heatmap", ""), ("all", "")}
@@ -36,7 +36,7 @@ def test_the_study_produces_matrix_summary_and_heatmap(study):
     sst2_on_laptop = matrix[(matrix.source == "sst2") & (matrix.target == "laptop")].iloc[0]
     assert sst2_on_laptop.relative == pytest.approx(100 * sst2_on_laptop.accuracy / sst2_on_laptop.own_accuracy)
     assert ((matrix.accuracy_low <= matrix.accuracy) & (matrix.accuracy <= matrix.accuracy_high)).all()
-    evaluation = json.loads((study / f"results/transfer/{BACKBONE}/sst2__laptop.json").read_text())
+    evaluation = json.loads((study / f"results/transfer/{BACKBONE}/seed0/sst2__laptop.json").read_text())
     assert len(evaluation["example_scores"]) == evaluation["examples"] == 60
     assert evaluation["example_scores"].count("1") / 60 == pytest.approx(evaluation["accuracy"])
     summary = pd.read_csv(study / f"results/transfer/{BACKBONE}/summary.csv")
@@ -44,18 +44,18 @@ def test_the_study_produces_matrix_summary_and_heatmap(study):
     difference = pd.read_csv(study / f"results/transfer/{BACKBONE}/type_difference.csv").iloc[0]
     assert difference.tasks == len(TASKS) and difference.examples_per_target == 60
     assert (study / "results/heatmap.pdf").read_bytes()[:5] == b"%PDF-"
-    log = pd.read_csv(study / f"results/prompts/{BACKBONE}/sst2.log.csv")
+    log = pd.read_csv(study / f"results/prompts/{BACKBONE}/seed0/sst2.log.csv")
     assert list(log.columns) == ["step", "examples_seen", "wall_seconds", "train_loss", "dev_accuracy"]
     assert list(log.step) == [0, 3, 6]
-    metrics = json.loads((study / f"results/prompts/{BACKBONE}/sst2.metrics.json").read_text())
+    metrics = json.loads((study / f"results/prompts/{BACKBONE}/seed0/sst2.metrics.json").read_text())
     assert metrics["settings"]["seed"] == 0 and metrics["settings"]["prompt_length"] == 4
 
 
 def test_every_job_ran_with_its_configured_threads(study):
     """--cores 8 on a 2-core machine: each job still sets torch to the threads its rule declares."""
     threads = yaml.safe_load(TINY_CONFIG.read_text())["resources"]
-    records = {"train": list(study.glob("results/prompts/*/*.metrics.json"))}
-    records["evaluate"] = list(study.glob("results/transfer/*/*.json")) + list(
+    records = {"train": list(study.glob("results/prompts/*/seed*/*.metrics.json"))}
+    records["evaluate"] = list(study.glob("results/transfer/*/seed*/*.json")) + list(
         study.glob("results/transfer/*/baselines/*.json")
     )
     for kind, files in records.items():
@@ -73,7 +73,11 @@ def test_changing_one_tasks_training_reruns_its_prompt_and_pairs_only(study, sha
     copy_workdir(study, copy)
     change = overlay(copy, "lr.yaml", {"tasks": {"laptop": {"training": {"learning_rate": 0.02}}}})
     planned = jobs(snakemake(copy, "-n", configfiles=[change], data_dir=shared_data).stdout)
-    expected = {("train_prompt", f"backbone={BACKBONE}, task=laptop")} | {pair("laptop", t) for t in TASKS} | AGGREGATES
+    expected = (
+        {("train_prompt", f"backbone={BACKBONE}, seed=0, task=laptop")}
+        | {pair("laptop", t) for t in TASKS}
+        | AGGREGATES
+    )
     assert planned == expected
 
     ran = jobs(snakemake(copy, configfiles=[change], data_dir=shared_data).stderr)
@@ -85,7 +89,7 @@ def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, shared_d
     change = overlay(tmp_path, "data.yaml", {"tasks": {"mnli": {"data": {"validation_size": 50}}}})
     planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
     expected = (
-        {("prepare_data", "task=mnli"), ("train_prompt", f"backbone={BACKBONE}, task=mnli")}
+        {("prepare_data", "task=mnli"), ("train_prompt", f"backbone={BACKBONE}, seed=0, task=mnli")}
         | {pair("mnli", t) for t in TASKS}
         | {pair(s, "mnli") for s in TASKS}
         | {("evaluate_baselines", f"backbone={BACKBONE}, target=mnli")}
@@ -98,13 +102,50 @@ def test_adding_a_task_adds_only_its_jobs_and_pairs(study, shared_data, tmp_path
     change = overlay(tmp_path, "add.yaml", {"study": {"tasks": TASKS + ["qnli"]}})
     planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
     expected = (
-        {("prepare_data", "task=qnli"), ("train_prompt", f"backbone={BACKBONE}, task=qnli")}
+        {("prepare_data", "task=qnli"), ("train_prompt", f"backbone={BACKBONE}, seed=0, task=qnli")}
         | {pair("qnli", t) for t in TASKS + ["qnli"]}
         | {pair(s, "qnli") for s in TASKS}
         | {("evaluate_baselines", f"backbone={BACKBONE}, target=qnli")}
         | AGGREGATES
     )
     assert planned == expected
+
+
+def seed_jobs(seed, sources, targets, trained):
+    """The jobs of one training seed: its prompts of `trained` and its pairs."""
+    return {("train_prompt", f"backbone={BACKBONE}, seed={seed}, task={t}") for t in trained} | {
+        ("evaluate_transfer", f"backbone={BACKBONE}, seed={seed}, source={s}, target={t}")
+        for s in sources
+        for t in targets
+    }
+
+
+def test_adding_a_seed_runs_that_seeds_prompts_and_pairs_and_the_aggregates(study, shared_data, tmp_path):
+    copy = tmp_path / "study"  # really run: the multi-seed matrix and the next change start from it
+    copy_workdir(study, copy)
+    seeds = overlay(copy, "seeds.yaml", {"study": {"seeds": [0, 1]}})
+    planned = jobs(snakemake(copy, "-n", configfiles=[seeds], data_dir=shared_data).stdout)
+    assert planned == seed_jobs(1, TASKS, TASKS, TASKS) | AGGREGATES  # baselines use no trained prompt
+    snakemake(copy, configfiles=[seeds], data_dir=shared_data)
+    matrix = pd.read_csv(copy / f"results/transfer/{BACKBONE}/matrix.csv")
+    by_seed = pd.read_csv(copy / f"results/transfer/{BACKBONE}/matrix_by_seed.csv")
+    assert set(matrix[matrix.pair != "baseline"].seeds) == {2} and len(by_seed) == 2 * len(TASKS) ** 2
+    cell = by_seed[(by_seed.source == "sst2") & (by_seed.target == "mnli")]
+    row = matrix[(matrix.source == "sst2") & (matrix.target == "mnli")].iloc[0]
+    assert row.accuracy == pytest.approx(cell.accuracy.mean())
+    assert pd.read_csv(copy / f"results/transfer/{BACKBONE}/type_difference.csv").seeds.item() == 2
+
+    # a task added to the two-seed study: its data, its prompt and pairs in both seeds
+    added = overlay(copy, "add.yaml", {"study": {"seeds": [0, 1], "tasks": TASKS + ["qnli"]}})
+    planned = jobs(snakemake(copy, "-n", configfiles=[added], data_dir=shared_data).stdout)
+    new_pairs = {(s, "qnli") for s in TASKS + ["qnli"]} | {("qnli", t) for t in TASKS}
+    expected = {("prepare_data", "task=qnli"), ("evaluate_baselines", f"backbone={BACKBONE}, target=qnli")}
+    for seed in (0, 1):
+        expected |= {("train_prompt", f"backbone={BACKBONE}, seed={seed}, task=qnli")}
+        expected |= {
+            ("evaluate_transfer", f"backbone={BACKBONE}, seed={seed}, source={s}, target={t}") for s, t in new_pairs
+        }
+    assert planned == expected | AGGREGATES
 
 
 @pytest.fixture
@@ -145,7 +186,7 @@ def test_a_change_to_the_scoring_code_reruns_training_evaluation_and_their_aggre
     )
     evaluations = {pair(s, t) for s in TASKS for t in TASKS}
     baselines = {("evaluate_baselines", f"backbone={BACKBONE}, target={t}") for t in TASKS}
-    trainings = {("train_prompt", f"backbone={BACKBONE}, task={t}") for t in TASKS}
+    trainings = {("train_prompt", f"backbone={BACKBONE}, seed=0, task={t}") for t in TASKS}
     assert planned == trainings | evaluations | baselines | AGGREGATES
 
 

@@ -8,8 +8,8 @@ if __name__ == "__main__":
         indicators.run_correlation_job,
         specs.CorrelationJob,
         [
-            "--indicators",
-            ("--matrix", {"help": "zero-shot transfer matrix.csv"}),
+            ("--indicators", {"nargs": "+", "help": "indicators.csv of each seed of the backbone"}),
+            ("--matrix", {"help": "per-seed zero-shot transfer table (matrix_by_seed.csv)"}),
             ("--speedup", {"default": None, "help": "TPT speedup.csv (optional)"}),
             "--spearman",
             "--retrieval",

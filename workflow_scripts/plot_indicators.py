@@ -7,7 +7,13 @@ from prompt_transfer import cli, indicators, plots
 
 def build_parser():
     p = cli.parser(__doc__)
-    p.add_argument("--backbones", nargs="+", required=True, help="backbone=spearman.csv,indicators.csv,matrix.csv")
+    p.add_argument(
+        "--backbones",
+        nargs="+",
+        required=True,
+        help="backbone=spearman.csv,matrix_by_seed.csv,indicators.csv[,indicators.csv...]: the backbone's "
+        "Spearman table, per-seed transfer table, then its indicator tables (one per seed)",
+    )
     p.add_argument("--out", required=True)
     return p
 
@@ -15,8 +21,8 @@ def build_parser():
 def main(a):
     results = {}
     for backbone, paths in cli.named_paths(a.backbones).items():
-        spearman, table, matrix = (pd.read_csv(path) for path in paths.split(","))
-        results[backbone] = (spearman, indicators.transfer_pairs(table, matrix))
+        spearman, matrix, *tables = (pd.read_csv(path) for path in paths.split(","))
+        results[backbone] = (spearman, indicators.transfer_pairs(pd.concat(tables, ignore_index=True), matrix))
     plots.indicators_pdf(a.out, results)
 
 

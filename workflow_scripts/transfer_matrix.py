@@ -1,5 +1,5 @@
-"""Rule transfer_matrix: gather one backbone's zero-shot scores into matrix.csv (with intervals),
-summary.csv and type_difference.csv."""
+"""Rule transfer_matrix: gather one backbone's zero-shot scores (every seed) into matrix.csv
+(means over seeds, with intervals), matrix_by_seed.csv, summary.csv and type_difference.csv."""
 
 from prompt_transfer import cli, specs, transfer
 from prompt_transfer.io import write_csv
@@ -11,16 +11,18 @@ def build_parser():
     p.add_argument("--pairs", nargs="+", required=True)
     p.add_argument("--baselines", nargs="+", required=True)
     p.add_argument("--matrix", required=True)
+    p.add_argument("--by-seed", required=True)
     p.add_argument("--summary", required=True)
     p.add_argument("--type-difference", required=True)
     return p
 
 
 def main(a):
-    matrix = transfer.transfer_matrix(a.pairs, a.baselines, a.job.types)
+    matrix, by_seed = transfer.transfer_matrix(a.pairs, a.baselines, a.job.types)
     write_csv(a.matrix, matrix)
+    write_csv(a.by_seed, by_seed)
     write_csv(a.summary, transfer.transfer_summary(matrix))
-    write_csv(a.type_difference, transfer.type_difference(matrix, a.job.types))
+    write_csv(a.type_difference, transfer.type_difference(matrix, by_seed, a.job.types))
 
 
 if __name__ == "__main__":

@@ -88,14 +88,18 @@ def check(config: dict) -> None:
 def cross_model_table(projected: dict[tuple[str, str], list], own_files, baseline_files, tasks: list[str]):
     """Zero-shot accuracy on the target backbone, one row per (objective, task set) of
     projected prompts, then the reference rows: the target's own prompts, random prompts and
-    no prompt (transfer.BASELINE_ROWS). Columns: prompt, objective, task_set, then `tasks`."""
+    no prompt (transfer.BASELINE_ROWS). Columns: prompt, objective, task_set, then `tasks`.
+    A prompt scored once per training seed (projected and own prompts) shows the mean over seeds."""
     import pandas as pd
 
     from .transfer import BASELINE_ROWS
     from .io import read_json
 
     def scores(files, key="accuracy"):
-        return {r["target"]: r[key] for r in map(read_json, files)}
+        by_target = {}
+        for r in map(read_json, files):
+            by_target.setdefault(r["target"], []).append(r[key])
+        return {target: sum(values) / len(values) for target, values in by_target.items()}
 
     rows = [
         {

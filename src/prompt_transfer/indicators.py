@@ -152,7 +152,7 @@ def indicator_table(
 
 
 def indicator_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if c not in ("backbone", *PAIR_KEYS)]
+    return [c for c in table.columns if c not in ("backbone", "seed", *PAIR_KEYS)]
 
 
 LABELS = {
@@ -178,21 +178,47 @@ def indicator_label(name: str) -> str:
 # --- agreement with measured transfer ----------------------------------------------------------
 
 
+def _keys(*tables: pd.DataFrame) -> list[str]:
+    """The columns naming one measured pair: (seed, source, target) when every table has seeds."""
+    return (["seed"] if all("seed" in t for t in tables) else []) + PAIR_KEYS
+
+
 def transfer_pairs(indicators: pd.DataFrame, matrix: pd.DataFrame, speedup: pd.DataFrame | None = None) -> pd.DataFrame:
     """Indicators of the off-diagonal task pairs next to their measured transfer outcomes.
 
-    matrix: the transfer_matrix table (accuracy, relative, pair); speedup: optional TPT table
-    (tpt.speedup_table) with source, target, speedup; only runs initialised from a prompt of
-    this backbone count (not projected ones), and repeated pairs are averaged.
+    matrix: the per-seed transfer table (matrix_by_seed.csv: accuracy, relative, pair); speedup:
+    optional TPT table (tpt.speedup_table) with source, target, speedup; only runs initialised
+    from a prompt of this backbone count (not projected ones), and repeated pairs are averaged.
+    Tables with a `seed` column are joined seed by seed (indicators of seed s with the transfer
+    of seed s's prompts); tables without one are one seed.
     """
-    measured = matrix[matrix.pair.isin(["same-type", "cross-type"])][PAIR_KEYS + ["pair", "accuracy", "relative"]]
-    pairs = indicators.merge(measured, on=PAIR_KEYS, how="inner")
+    keys = _keys(indicators, matrix)
+    measured = matrix[matrix.pair.isin(["same-type", "cross-type"])][keys + ["pair", "accuracy", "relative"]]
+    pairs = indicators.merge(measured, on=keys, how="inner")
     if speedup is not None:
         if "init_kind" in speedup:
             speedup = speedup[speedup.init_kind == "prompt"]
-        mean_speedup = speedup.groupby(PAIR_KEYS, as_index=False)["speedup"].mean()
-        pairs = pairs.merge(mean_speedup, on=PAIR_KEYS, how="left")
+        keys = _keys(pairs, speedup)
+        mean_speedup = speedup.groupby(keys, as_index=False)["speedup"].mean()
+        pairs = pairs.merge(mean_speedup, on=keys, how="left")
     return pairs
+
+
+def seed_count(pairs: pd.DataFrame) -> int:
+    return int(pairs.seed.nunique()) if "seed" in pairs else 1
+
+
+def seed_means(pairs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (source, target), in order of first appearance: the mean over seeds of every
+    numeric column (missing values left out), other columns from the pair's first row, and
+    `seeds` (how many seeds the pair has). Pairs without a `seed` column are one seed."""
+    if "seed" not in pairs:
+        return pairs.assign(seeds=1)
+    grouped = pairs.groupby(PAIR_KEYS, sort=False)
+    numeric = [c for c in pairs.select_dtypes("number").columns if c != "seed"]
+    other = [c for c in pairs.columns if c not in (*numeric, "seed", *PAIR_KEYS)]
+    means = pd.concat([grouped[other].first(), grouped[numeric].mean(), grouped.seed.nunique().rename("seeds")], axis=1)
+    return means.reset_index()[[c for c in pairs.columns if c != "seed"] + ["seeds"]]
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -202,36 +228,118 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
+def _weighted_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Ranks of each row's values when value j counts weights[.., j] times: a tie group shares
+    its mean rank, as scipy.stats.rankdata does on the repeated values."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    ordered_weights = np.take_along_axis(weights, order, axis=1)
+    upto = np.cumsum(ordered_weights, axis=1)
+    position = np.arange(values.shape[1])
+    starts = np.ones(ordered.shape, bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # NaN differs from everything: its own group
+    ends = np.ones(ordered.shape, bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, len(position) - 1)[:, ::-1], axis=1)[:, ::-1]
+    below = np.take_along_axis(upto - ordered_weights, first, axis=1)
+    tied = np.take_along_axis(upto, last, axis=1) - below
+    ranks = np.empty_like(upto)
+    np.put_along_axis(ranks, order, below + (tied + 1) / 2, axis=1)
+    return ranks
+
+
+def _weighted_spearman(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row of x [B, P] with the same row of y, pair j counted
+    weights[b, j] times (0: left out); NaN where a side is constant or there are no pairs."""
+    x, y, weights = np.broadcast_arrays(x, y, weights)
+    weights = weights.astype(float)
+    total = weights.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dx, dy = (
+            np.where(weights > 0, r - (weights * r).sum(axis=1, keepdims=True) / total, 0.0)
+            for r in (_weighted_ranks(x, weights), _weighted_ranks(y, weights))
+        )
+        rho = (weights * dx * dy).sum(axis=1) / np.sqrt(
+            (weights * dx * dx).sum(axis=1) * (weights * dy * dy).sum(axis=1)
+        )
+    return np.clip(rho, -1.0, 1.0)
+
+
 class Estimate(NamedTuple):
     rho: float
     p_value: float
-    bootstrap: np.ndarray  # rho of each resample of the targets
+    bootstrap: np.ndarray  # rho of each resample of the targets (and seeds)
     n: int  # pairs (pooled) or targets with a finite rho (per-target)
 
 
-def _mean_of_finite(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if len(finite) else math.nan
+def _mean_of_finite(values: np.ndarray, axis=None) -> np.ndarray | float:
+    finite = np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        return np.where(finite, values, 0.0).sum(axis=axis) / finite.sum(axis=axis)
 
 
-def _rho_estimates(
-    x: np.ndarray, y: np.ndarray, target_rows: list[np.ndarray], draws: np.ndarray
-) -> dict[str, Estimate]:
-    """Pooled and per-target rho of x with y; target_rows: each target's rows; draws: resampled target indices."""
-    per_target = np.array([_spearman(x[rows], y[rows])[0] for rows in target_rows])
+def _times_drawn(draws: np.ndarray, choices: int) -> np.ndarray:
+    """[B, choices]: how often each replicate (row of draws) drew each choice."""
+    times = np.zeros((len(draws), choices))
+    np.add.at(times, (np.arange(len(draws))[:, None], draws), 1)
+    return times
+
+
+class _Resamples(NamedTuple):
+    """One bootstrap of an outcome, shared by every indicator: targets [B, targets] drawn
+    indices, seeds [B, seeds] how often each seed is drawn, or [[1, ...]]: every seed once."""
+
+    targets: np.ndarray
+    seeds: np.ndarray
+
+
+def _by_seed(data: pd.DataFrame, column: str, seeds: list, pairs: pd.MultiIndex) -> np.ndarray:
+    """data[column] as [seeds, pairs], NaN where a seed lacks a pair."""
+    values = np.full((len(seeds), len(pairs)), np.nan)
+    seed_of = data.seed.map({s: i for i, s in enumerate(seeds)}) if "seed" in data else np.zeros(len(data), int)
+    values[np.asarray(seed_of), pairs.get_indexer(pd.MultiIndex.from_frame(data[PAIR_KEYS]))] = data[column]
+    return values
+
+
+def _rho_estimates(data: pd.DataFrame, indicator: str, outcome: str, targets: list, seeds: list, draws: _Resamples):
+    """Pooled and per-target rho of the seed-mean indicator with the seed-mean outcome of each
+    (source, target) pair, and their bootstrap: each resample takes the drawn targets' pairs
+    with the means over the drawn seeds (one draw for both sides: they come from one seed's prompts)."""
+    pairs = pd.MultiIndex.from_frame(data[PAIR_KEYS].drop_duplicates())
+    x, y = (_by_seed(data, column, seeds, pairs) for column in (indicator, outcome))
+    present = np.isfinite(x) & np.isfinite(y)
+    x, y = np.where(present, x, 0.0), np.where(present, y, 0.0)
+    with np.errstate(invalid="ignore"):
+        counts = draws.seeds @ present  # [B or 1, pairs]: drawn seeds with the pair
+        x_means, y_means = (draws.seeds @ v / counts for v in (x, y))
+        x_all, y_all = (v.sum(0) / present.sum(0) for v in (x, y))
+    measured = present.any(0)
+    target_of = np.array([targets.index(t) for t in pairs.get_level_values("target")], dtype=int)
+    rows = [np.flatnonzero(measured & (target_of == t)) for t in range(len(targets))]
+
+    per_target = np.array([_spearman(x_all[r], y_all[r])[0] for r in rows])
     finite = per_target[np.isfinite(per_target)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # identical rhos: NaN
         t_test = float(stats.ttest_1samp(finite, 0.0).pvalue) if len(finite) > 1 else math.nan
-    pooled_draws = [np.concatenate([target_rows[i] for i in draw]) for draw in draws]
+    resampled_per_target = np.stack(
+        [_weighted_spearman(x_means[:, r], y_means[:, r], counts[:, r] > 0) for r in rows], axis=1
+    )  # [B or 1, targets]
+    # the seed draw of each replicate (one, when the seeds are kept)
+    replicate = np.arange(len(draws.targets))[:, None] if len(draws.seeds) != 1 else 0
     return {
         "pooled": Estimate(
-            *_spearman(x, y), np.array([_spearman(x[rows], y[rows])[0] for rows in pooled_draws]), len(x)
+            *_spearman(x_all[measured], y_all[measured]),
+            _weighted_spearman(
+                x_means, y_means, _times_drawn(draws.targets, len(targets))[:, target_of] * (counts > 0)
+            ),
+            int(measured.sum()),
         ),
         "per-target": Estimate(
-            _mean_of_finite(per_target),
+            float(_mean_of_finite(per_target)),
             t_test,
-            np.array([_mean_of_finite(per_target[draw]) for draw in draws]),
+            _mean_of_finite(resampled_per_target[replicate, draws.targets], axis=1),
             len(finite),
         ),
     }
@@ -253,29 +361,37 @@ def spearman_table(
     seed: int,
     reference: str | None = None,
 ) -> pd.DataFrame:
-    """Spearman's rho of every indicator against every outcome, pooled and averaged per target.
+    """Spearman's rho of every indicator against every outcome, pooled and averaged per target,
+    on the means over seeds of each (source, target) pair (pairs: per seed if it has `seed`).
 
     pooled: rho over all pairs; p-value from scipy (which treats pairs as independent).
     per-target: rho over each target's sources, averaged over targets; p-value of a one-sample
     t-test of the per-target rhos against 0. Both get 95% percentile intervals from a bootstrap
-    over targets (a resampled target brings all its pairs), with the same resamples for every
-    indicator, so `delta_*` is the paired difference rho(indicator) - rho(reference).
+    over targets (a resampled target brings all its pairs) and, with several seeds, over seeds
+    (a resample's seed means are taken over seeds drawn with replacement, the same for indicator
+    and outcome), with the same resamples for every indicator, so `delta_*` is the paired
+    difference rho(indicator) - rho(reference). Targets are drawn as with one seed (the seeds
+    from another stream), so seeds that agree give one seed's numbers.
     """
     rng = np.random.default_rng(seed)
+    seed_rng = np.random.default_rng([seed, 1])
     rows = []
     for outcome in outcomes:
         measured = pairs[pairs[outcome].notna()]
         targets = sorted(measured.target.unique())
         if not targets:
             continue
-        draws = rng.integers(len(targets), size=(bootstrap, len(targets)))
-        estimates = {}
-        for indicator in indicators:
-            data = measured[measured[indicator].notna()]
-            target_rows = [np.flatnonzero(data.target.to_numpy() == t) for t in targets]
-            estimates[indicator] = _rho_estimates(
-                data[indicator].to_numpy(float), data[outcome].to_numpy(float), target_rows, draws
-            )
+        seeds = sorted(measured.seed.unique()) if "seed" in measured else [None]
+        target_draws = rng.integers(len(targets), size=(bootstrap, len(targets)))
+        if len(seeds) == 1:
+            seed_draws = np.ones((1, 1))
+        else:
+            seed_draws = _times_drawn(seed_rng.integers(len(seeds), size=(bootstrap, len(seeds))), len(seeds))
+        draws = _Resamples(target_draws, seed_draws)
+        estimates = {
+            indicator: _rho_estimates(measured[measured[indicator].notna()], indicator, outcome, targets, seeds, draws)
+            for indicator in indicators
+        }
         for indicator, by_aggregation in estimates.items():
             for aggregation, estimate in by_aggregation.items():
                 low, high = _interval(estimate.bootstrap)
@@ -288,6 +404,7 @@ def spearman_table(
                     "ci_low": low,
                     "ci_high": high,
                     "n": estimate.n,
+                    "seeds": len(seeds),
                 }
                 if reference in estimates:
                     base = estimates[reference][aggregation]
@@ -299,16 +416,19 @@ def spearman_table(
 
 
 def retrieval_table(pairs: pd.DataFrame, indicators: list[str], outcomes: list[str]) -> pd.DataFrame:
-    """For each target, the source each indicator ranks first, judged against measured transfer.
+    """For each target, the source each indicator ranks first, judged against measured transfer,
+    both on the means over seeds (pairs: per seed if it has `seed`; `seeds`: how many).
 
     top1: whether the chosen source is a best one; regret: best outcome minus the chosen
     source's. Ties for first place count as a uniform choice among them (their mean), so
     `random` (every source tied) is the chance level. One row per (indicator, outcome, target)
     and a "all" row per (indicator, outcome) with the means over targets.
     """
+    means = seed_means(pairs)
     rows = []
     for outcome in outcomes:
-        for target, group in pairs[pairs[outcome].notna()].groupby("target"):
+        seeds = seed_count(pairs[pairs[outcome].notna()])
+        for target, group in means[means[outcome].notna()].groupby("target"):
             if len(group) < 2:
                 continue
             best = group[outcome].max()
@@ -328,13 +448,14 @@ def retrieval_table(pairs: pd.DataFrame, indicators: list[str], outcomes: list[s
                         "top1": float((chosen[outcome] == best).mean()),
                         "regret": float(best - chosen[outcome].mean()),
                         "candidates": len(ranked),
+                        "seeds": seeds,
                     }
                 )
     per_target = pd.DataFrame(
-        rows, columns=["indicator", "outcome", "target", "chosen", "top1", "regret", "candidates"]
+        rows, columns=["indicator", "outcome", "target", "chosen", "top1", "regret", "candidates", "seeds"]
     )
     overall = per_target.groupby(["indicator", "outcome"], sort=False, as_index=False).agg(
-        top1=("top1", "mean"), regret=("regret", "mean"), candidates=("candidates", "mean")
+        top1=("top1", "mean"), regret=("regret", "mean"), candidates=("candidates", "mean"), seeds=("seeds", "first")
     )
     overall["target"] = "all"
     overall["chosen"] = ""
@@ -367,20 +488,28 @@ def run_indicators_job(
     table = indicator_table(prompts, job.task_types, activations, job.layer_group_size)
     if job.backbone is not None:
         table.insert(0, "backbone", job.backbone)
+    if job.seed is not None:
+        table.insert(int(job.backbone is not None), "seed", job.seed)
     write_csv(out, table)
     return table
 
 
 def run_correlation_job(
-    job: CorrelationJob, indicators_path, matrix_path, speedup_path, out_spearman, out_retrieval
+    job: CorrelationJob,
+    indicators_paths: list[str],
+    matrix_by_seed_path,
+    speedup_path,
+    out_spearman,
+    out_retrieval,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The indicator_correlation rule: Spearman table and source retrieval of one backbone
-    (job.reference: the indicator the paired differences are taken against)."""
+    """The indicator_correlation rule: Spearman table and source retrieval of one backbone on
+    the seed means of its pairs (indicators_paths: one table per seed; job.reference: the
+    indicator the paired differences are taken against)."""
     from .io import write_csv
 
-    indicators = pd.read_csv(indicators_path)
+    indicators = pd.concat([pd.read_csv(path) for path in indicators_paths], ignore_index=True)
     speedup = pd.read_csv(speedup_path) if speedup_path else None
-    pairs = transfer_pairs(indicators, pd.read_csv(matrix_path), speedup)
+    pairs = transfer_pairs(indicators, pd.read_csv(matrix_by_seed_path), speedup)
     names = indicator_columns(indicators)
     outcomes = [o for o in OUTCOMES if o in pairs.columns]
     reference = job.reference if job.reference in names else None

@@ -263,12 +263,14 @@ MASKING_COLUMNS = [
 
 
 def masking_table(files):
-    """One row per task; drops are in accuracy points (unmasked minus masked)."""
+    """One row per task and training seed; drops are in accuracy points (unmasked minus masked)."""
     import pandas as pd
 
     from .io import read_json
+    from .layout import seed_of
 
     frame = pd.DataFrame([read_json(f) for f in files])[MASKING_COLUMNS]
+    frame.insert(1, "seed", [seed_of(f) for f in files])
     frame["top_drop"] = frame.unmasked - frame.top_masked
     frame["random_drop"] = frame.unmasked - frame.random_masked
     return frame

@@ -66,8 +66,63 @@ def _hatch_cells_like_random(ax, matrix, rows: list[str], columns: list[str]) ->
             ax.add_patch(Rectangle(xy, 1, 1, fill=False, hatch="///", edgecolor="white", lw=0, alpha=0.6))
 
 
-def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, str]) -> None:
-    """One page per backbone: the zero-shot transfer heatmap."""
+def type_comparison(axes, matrix, test, title: str) -> None:
+    """Same-type vs cross-type relative performance: every cell (mean over seeds) with the two
+    means (left), and their difference with its 95% interval and permutation p-value (right)."""
+    import pandas as pd
+
+    cells = matrix[matrix.pair.isin(["same-type", "cross-type"])]
+    left, right = axes
+    sns.stripplot(cells, x="pair", y="relative", order=["same-type", "cross-type"], ax=left, color="0.55", size=4)
+    means = cells.groupby("pair")["relative"].mean().reindex(["same-type", "cross-type"])
+    left.scatter(range(2), means, marker="_", s=500, color="crimson", lw=2.5, zorder=3, label="mean of the cells")
+    for x, value in enumerate(means):
+        left.annotate(
+            f"{value:.1f}",
+            (x, value),
+            xytext=(-30, 0),
+            textcoords="offset points",
+            va="center",
+            ha="right",
+            color="crimson",
+        )
+    left.axhline(100, color="black", lw=0.8, ls=":")
+    left.set_xlabel("source → target pairs")
+    left.set_ylabel("relative performance (% of the target's own prompt)")
+    left.legend(loc="upper right", fontsize=8)
+    row = test.iloc[0]
+    estimate = pd.Series([row.same_minus_cross])
+    right.errorbar(
+        [0], estimate, yerr=[[row.same_minus_cross - row.low], [row.high - row.same_minus_cross]],
+        fmt="o", color="crimson", capsize=8, ms=8,
+    )  # fmt: skip
+    right.axhline(0, color="black", lw=0.8)
+    right.set_xlim(-1, 1)
+    right.set_xticks([])
+    right.set_ylabel("same-type − cross-type (points of relative performance)")
+    right.annotate(
+        f"{row.same_minus_cross:+.1f} [{row.low:+.1f}, {row.high:+.1f}]\np = {row.p_value:.3f}",
+        (0, row.same_minus_cross), xytext=(14, 0), textcoords="offset points", va="center", fontsize=9,
+    )  # fmt: skip
+    left.figure.suptitle(title, fontsize=9)
+
+
+def _type_comparison_title(backbone: str, test) -> str:
+    row = test.iloc[0]
+    seeds = int(row.seeds)
+    return (
+        f"Same-type vs cross-type zero-shot transfer on {backbone}: {int(row.tasks)} tasks, "
+        f"{seeds} trained prompt{'s' if seeds > 1 else ''} per task, {int(row.examples_per_target)} examples per "
+        "target.\n95% interval: bootstrap over tasks (a drawn task brings its row and column)"
+        + (" and seeds" if seeds > 1 else "")
+        + "; p: type labels permuted among tasks."
+    )
+
+
+def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, str], type_tests: dict | None = None):
+    """One page per backbone: the zero-shot transfer heatmap; then, for each backbone with its
+    type test (type_difference.csv), the same-type vs cross-type comparison."""
+    type_tests = type_tests or {}
     with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         for backbone, matrix in matrices.items():
             size = 3 + 0.55 * len(tasks)
@@ -87,6 +142,15 @@ def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, s
             fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
+            if backbone in type_tests:
+                fig, axes = plt.subplots(
+                    1, 2, figsize=(9, 5), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained"
+                )
+                type_comparison(
+                    axes, matrix, type_tests[backbone], _type_comparison_title(backbone, type_tests[backbone])
+                )
+                pdf.savefig(fig)
+                plt.close(fig)
 
 
 METRIC_WORDS = {"accuracy": "accuracy", "f1": "F1", "rouge_l": "ROUGE-L"}
@@ -100,40 +164,72 @@ def _score_words(matrix) -> str:
     return "score (" + "/".join(METRIC_WORDS.get(m, m) for m in metrics) + ")"
 
 
-def _speedup_label(row) -> str:
-    if not row.tpt_reached:
+def _speedup_label(pair) -> str:
+    """A pair's speed-up (tpt.per_pair_speedup row): its one value, or with several seeds the
+    median and the range; ≥ when a run starts above the threshold (the value is a lower bound)."""
+    if not pair.reached:
         return "never reaches"
-    bound = "≥" if row.tpt_at_start else ""
-    return f"{bound}×{row.speedup:.2g}"
+    bound = "≥" if pair.at_start else ""
+    if pair.seeds == 1:
+        return f"{bound}×{pair.median_speedup:.2g}"
+    return f"{bound}×{pair.median_speedup:.2g} [{pair.min_speedup:.2g}–{pair.max_speedup:.2g}]"
 
 
-def _tpt_panel(ax, pairs, title: str, read_log) -> None:
-    """One target's curves: its random-init run, each transferred run, the threshold."""
+def _curve_over_seeds(ax, logs: list, **style) -> None:
+    """Mean dev score over the seeds' logs at each step, and with several seeds their range as a band."""
+    import pandas as pd
+
+    curve = pd.concat(logs).groupby("step").dev_accuracy.agg(["mean", "min", "max"]).reset_index()
+    lines = ax.plot(curve.step, 100 * curve["mean"], **style)
+    if len(logs) > 1:
+        ax.fill_between(
+            curve.step, 100 * curve["min"], 100 * curve["max"], color=lines[0].get_color(), alpha=0.15, lw=0
+        )
+
+
+def _tpt_panel(ax, runs, title: str, read_log) -> None:
+    """One target's curves: its random-init run, each transferred run, the threshold (runs: the
+    target's speedup.csv rows, one per pair and seed)."""
+    from .tpt import PAIR_KEYS, per_pair_speedup
+
     styles = {"same-type": "-", "cross-type": "--", "same-task": "-."}
-    random_log = read_log(pairs.random_log.iloc[0])
-    ax.plot(
-        random_log.step, 100 * random_log.dev_accuracy, color="black", lw=2.2, marker="o", ms=3, label="random init"
-    )
-    colours = sns.color_palette("tab10", len(pairs))
-    for colour, row in zip(colours, pairs.itertuples()):
-        log = read_log(row.log)
-        style = styles.get(row.pair, "-") if row.init_kind == "prompt" else "-."
-        name = row.source if row.init_kind == "prompt" else row.init
-        label = f"from {name} ({row.pair}, {_speedup_label(row)})"
-        ax.plot(log.step, 100 * log.dev_accuracy, ls=style, color=colour, marker=".", ms=4, label=label)
-    fraction = pairs.threshold_fraction.iloc[0]
-    label = f"threshold ({fraction:.0%} of random-init best)"
-    ax.axhline(100 * pairs.threshold.iloc[0], color="grey", ls=":", lw=1.2, label=label)
+    random_logs = [read_log(path) for path in runs.random_log.unique()]
+    _curve_over_seeds(ax, random_logs, color="black", lw=2.2, marker="o", ms=3, label="random init")
+    pairs = per_pair_speedup(runs)
+    for colour, pair in zip(sns.color_palette("tab10", len(pairs)), pairs.itertuples()):
+        logs = [read_log(path) for path in runs.merge(pairs.loc[[pair.Index], PAIR_KEYS]).log]
+        style = styles.get(pair.pair, "-") if pair.init_kind == "prompt" else "-."
+        name = pair.source if pair.init_kind == "prompt" else pair.init
+        label = f"from {name} ({pair.pair}, {_speedup_label(pair)})"
+        _curve_over_seeds(ax, logs, ls=style, color=colour, marker=".", ms=4, label=label)
+    fraction = runs.threshold_fraction.iloc[0]
+    thresholds = runs.drop_duplicates("random_log").threshold
+    several = len(thresholds) > 1
+    label = f"threshold ({fraction:.0%} of random-init best{', mean over seeds' if several else ''})"
+    ax.axhline(100 * thresholds.mean(), color="grey", ls=":", lw=1.2, label=label)
+    if several:
+        ax.axhspan(100 * thresholds.min(), 100 * thresholds.max(), color="grey", alpha=0.12, lw=0)
     ax.set_title(title)
     ax.set_xlabel("training step")
     ax.set_ylabel("dev accuracy (%)")
     ax.legend(fontsize=6.5, loc="lower right")
 
 
+def _seeds_words(table) -> str:
+    seeds = table.seed.nunique()
+    if seeds <= 1:
+        return ""
+    return (
+        f"; {seeds} seeds per run (each seed's source prompt on the same seed's target run):"
+        " lines are means over seeds, bands their range, × the median speed-up [its range]"
+    )
+
+
 def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, str], read_log=None) -> None:
     """One page per backbone (tables: backbone -> its speedup.csv), one panel per target: dev accuracy against
     training steps of the random-init run (black) and of each transferred run (solid: same type,
-    dashed: other type, dash-dot: projected from another backbone or imported), the threshold dotted."""
+    dashed: other type, dash-dot: projected from another backbone or imported), the threshold dotted;
+    with several seeds, the mean curve over seeds and their range as a band."""
     import math
 
     import pandas as pd
@@ -144,9 +240,9 @@ def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, s
             targets = [t for t in ordered_by_type(tasks, task_types) if t in set(table.target)]
             cols = min(3, max(1, len(targets)))
             rows = max(1, math.ceil(len(targets) / cols))
-            # constrained layout keeps the two-line suptitle clear of the top row's titles
+            # constrained layout keeps the suptitle clear of the top row's titles
             fig, axes = plt.subplots(
-                rows, cols, figsize=(5.2 * cols, 3.8 * rows + 0.8), squeeze=False, layout="constrained"
+                rows, cols, figsize=(5.2 * cols, 3.8 * rows + 0.9), squeeze=False, layout="constrained"
             )
             for ax in axes.flat[len(targets) :]:
                 ax.set_axis_off()
@@ -154,10 +250,17 @@ def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, s
                 axes[0, 0].text(0.5, 0.5, "no TPT pairs", ha="center", va="center")
             for ax, target in zip(axes.flat, targets):
                 _tpt_panel(ax, table[table.target == target], f"{target} ({task_types[target]})", read_log)
-            fig.suptitle(
+            details = (
+                "(× = speed-up to the threshold: random-init steps / transferred steps; ≥ when the transferred"
+                " run starts above it" + _seeds_words(table) + ")"
+            )
+            heading = (
                 f"Transferable prompt tuning on {backbone}: target's dev accuracy during training, "
-                "random init vs initialised from a source prompt\n(× = speed-up to the threshold: "
-                "random-init steps / transferred steps; ≥ when the transferred run starts above it)",
+                "random init vs initialised from a source prompt"
+            )
+            width = int(12 * 5.2 * cols)  # characters of the 10-point title per line
+            fig.suptitle(
+                textwrap.fill(heading, width) + "\n" + textwrap.fill(details, width),
                 fontsize=10,
             )
             pdf.savefig(fig)
@@ -166,12 +269,19 @@ def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, s
 
 def indicator_rho_plot(ax, spearman, title: str) -> None:
     """Spearman's rho per indicator (rows) with its 95% bootstrap interval, one marker per
-    variant (outcome x aggregation)."""
+    variant (outcome x aggregation, labelled with the most pairs or targets and the seeds behind a rho)."""
     import numpy as np
 
     from .indicators import OUTCOMES, indicator_label
 
-    data = spearman.assign(variant=spearman.outcome.map(OUTCOMES) + ", " + spearman.aggregation)
+    units = {"pooled": "pairs", "per-target": "targets"}
+    spearman = spearman.assign(seeds=spearman.get("seeds", 1))
+    behind = spearman.groupby(["outcome", "aggregation"]).agg(n=("n", "max"), seeds=("seeds", "max"))
+    variants = {
+        key: f"{OUTCOMES[key[0]]}, {key[1]} ({row.n} {units[key[1]]}, {row.seeds} seed{'s' if row.seeds > 1 else ''})"
+        for key, row in behind.iterrows()
+    }
+    data = spearman.assign(variant=[variants[key] for key in zip(spearman.outcome, spearman.aggregation)])
     indicators = list(dict.fromkeys(data.indicator))
     variants = list(dict.fromkeys(data.variant))
     offsets = np.linspace(-0.3, 0.3, len(variants)) if len(variants) > 1 else [0.0]
@@ -231,22 +341,32 @@ def indicator_scatter_grid(pairs, spearman, outcome: str, title: str):
 
 
 def indicators_pdf(path, results: dict) -> None:
-    """Two pages per backbone (results: backbone -> (spearman table, indicator/transfer pairs)):
-    rho per indicator with intervals, and the scatter of every indicator against relative transfer."""
+    """Two pages per backbone (results: backbone -> (spearman table, indicator/transfer pairs,
+    per seed if they have `seed`)): rho per indicator with intervals, and the scatter of every
+    indicator against relative transfer, both on the means over seeds of each pair."""
+    from .indicators import seed_count, seed_means
+
     with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
         for backbone, (spearman, pairs) in results.items():
+            seeds = seed_count(pairs)
+            pairs = seed_means(pairs)
+            over_seeds = f"each the mean over {seeds} seeds" if seeds > 1 else "one seed"
+            resampled = "targets and seeds" if seeds > 1 else "targets"
             indicators = spearman.indicator.nunique()
             fig, ax = plt.subplots(figsize=(12, 1.8 + 0.55 * indicators))
             title = (
                 f"Transferability indicators on {backbone}: Spearman's ρ with measured transfer\n"
-                f"pooled over {len(pairs)} source→target pairs, or the mean of per-target ρ over "
-                f"{pairs.target.nunique()} targets\n(bars: 95% bootstrap intervals, resampling targets)"
+                f"pooled over {len(pairs)} source→target pairs ({over_seeds}), or the mean of per-target ρ over "
+                f"{pairs.target.nunique()} targets\n(bars: 95% bootstrap intervals, resampling {resampled})"
             )
             indicator_rho_plot(ax, spearman, title)
             fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
-            title = f"Indicators against zero-shot transfer on {backbone} (one point per source→target pair, own prompts excluded)"
+            title = (
+                f"Indicators against zero-shot transfer on {backbone}\none point per source→target pair "
+                f"({over_seeds}; {pairs.target.nunique()} targets), own prompts excluded"
+            )
             fig = indicator_scatter_grid(pairs, spearman, "relative", title)
             pdf.savefig(fig)
             plt.close(fig)
@@ -315,9 +435,10 @@ def _read_tables(named: list[tuple[str, str]]) -> dict:
     return {name: pd.read_csv(path) for name, path in named}
 
 
-def run_heatmap_job(job, matrices: list[tuple[str, str]], out) -> None:
-    """The heatmap rule. job: the study's tasks and types; matrices: (backbone, matrix.csv)."""
-    heatmaps_pdf(out, _read_tables(matrices), job.tasks, job.types)
+def run_heatmap_job(job, matrices: list[tuple[str, str]], type_tests: list[tuple[str, str]], out) -> None:
+    """The heatmap rule. job: the study's tasks and types; matrices: (backbone, matrix.csv);
+    type_tests: (backbone, type_difference.csv)."""
+    heatmaps_pdf(out, _read_tables(matrices), job.tasks, job.types, _read_tables(type_tests))
 
 
 def run_tpt_curves_job(job, tables: list[tuple[str, str]], out) -> None:

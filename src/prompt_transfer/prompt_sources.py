@@ -115,6 +115,13 @@ def trained_backbones(config: dict) -> list[str]:
     return [b for b in config["backbones"] if not backbone_source(config, b)]
 
 
+def seeds(config: dict, backbone: str) -> list[int]:
+    """The training seeds of `backbone`: study.seeds, or the first of them for a backbone whose
+    prompts come from a source (one prompt per task, whatever seed trained it)."""
+    study_seeds = config["study"]["seeds"]
+    return study_seeds[:1] if backbone_source(config, backbone) else list(study_seeds)
+
+
 def locate(source: dict, task: str) -> str:
     return LAYOUTS[source["layout"]].locate(source, task)
 

@@ -288,6 +288,7 @@ class IndicatorsJob(Spec):
     skip_rows: int | None = None
     backbone: str | None = None
     layout: str | None = None
+    seed: int | None = None  # the training seed of a backbone's prompts (a `seed` column)
 
 
 @dataclass(frozen=True)
@@ -371,10 +372,12 @@ def data_job(config: dict, name: str) -> DataJob:
     )
 
 
-def train_job(config: dict, backbone_: str, name: str) -> TrainJob:
-    return TrainJob(
-        backbone(config, backbone_), task(config, name, family(config, backbone_)), training(config, backbone_, name)
-    )
+def train_job(config: dict, backbone_: str, name: str, seed: int | str = 0) -> TrainJob:
+    """The run of training seed `seed` (study.seeds; a wildcard arrives as text): its draws
+    (initial prompt, batch order) use training.seed + seed."""
+    settings = training(config, backbone_, name)
+    settings = dataclasses.replace(settings, seed=settings.seed + int(seed))
+    return TrainJob(backbone(config, backbone_), task(config, name, family(config, backbone_)), settings)
 
 
 def transfer_job(config: dict, backbone_: str, target: str) -> TransferJob:
@@ -405,25 +408,30 @@ def masking_job(config: dict, backbone_: str, name: str) -> MaskingJob:
     return MaskingJob(scored.backbone, scored.task, scored.evaluation, **config["neurons"]["masking"])
 
 
-def projector_settings(config: dict, objective: str) -> ProjectorSettings:
+def projector_settings(config: dict, objective: str, seed: int | str = 0) -> ProjectorSettings:
+    """The projector of training seed `seed`, fitted to that seed's prompts: its draws use
+    projector.seed + seed."""
     section = config["projector"]
-    keys = ["hidden_size", "learning_rate", "adam_eps", "weight_decay", "grad_clip", "eval_interval", "seed"]
+    keys = ["hidden_size", "learning_rate", "adam_eps", "weight_decay", "grad_clip", "eval_interval"]
     batch_size = section["batch_size"] if objective == "task" else None
     return ProjectorSettings(
-        **{k: section[k] for k in keys}, max_steps=section["max_steps"][objective], batch_size=batch_size
+        **{k: section[k] for k in keys},
+        seed=section["seed"] + int(seed),
+        max_steps=section["max_steps"][objective],
+        batch_size=batch_size,
     )
 
 
-def projector_job(config: dict, source: str, target: str, task_set: str) -> ProjectorJob:
+def projector_job(config: dict, source: str, target: str, task_set: str, seed: int | str = 0) -> ProjectorJob:
     tasks = config["projector"]["task_sets"][task_set]
-    return ProjectorJob(source, target, task_set, tasks, projector_settings(config, "distance"))
+    return ProjectorJob(source, target, task_set, tasks, projector_settings(config, "distance", seed))
 
 
-def task_projector_job(config: dict, source: str, target: str, task_set: str) -> TaskProjectorJob:
+def task_projector_job(config: dict, source: str, target: str, task_set: str, seed: int | str = 0) -> TaskProjectorJob:
     tasks = config["projector"]["task_sets"][task_set]
     scored = [train_job(config, target, t) for t in tasks]
     return TaskProjectorJob(
-        source, target, task_set, tasks, projector_settings(config, "task"),
+        source, target, task_set, tasks, projector_settings(config, "task", seed),
         backbone=backbone(config, target),
         scoring=[job.task for job in scored],
         max_lengths=[job.training.max_length for job in scored],
@@ -441,9 +449,12 @@ def study_tasks(config: dict, tasks: list[str] | None = None) -> StudyTasks:
     return StudyTasks(tasks, task_types(config, tasks))
 
 
-def indicators_job(config: dict, backbone_: str) -> IndicatorsJob:
+def indicators_job(config: dict, backbone_: str, seed: int | str | None = None) -> IndicatorsJob:
     return IndicatorsJob(
-        task_types(config, config["study"]["tasks"]), config["indicators"]["layer_group_size"], backbone=backbone_
+        task_types(config, config["study"]["tasks"]),
+        config["indicators"]["layer_group_size"],
+        backbone=backbone_,
+        seed=None if seed is None else int(seed),
     )
 
 
@@ -470,8 +481,10 @@ def comparison_job(config: dict, backbone_: str) -> ComparisonJob:
     return ComparisonJob(backbone_, reference, study_tasks(config), task_types(config, list(config["tasks"])))
 
 
-def bank_job(config: dict, backbone_: str, name: str) -> BankJob:
-    return BankJob(train_job(config, backbone_, name), data_job(config, name), evaluation(config, backbone_, name))
+def bank_job(config: dict, backbone_: str, name: str, seed: int | str = 0) -> BankJob:
+    return BankJob(
+        train_job(config, backbone_, name, seed), data_job(config, name), evaluation(config, backbone_, name)
+    )
 
 
 def correlation_job(config: dict) -> CorrelationJob:

@@ -62,18 +62,25 @@ class Pair:
     def init_kind(self) -> str:
         return "imported" if self.prompts_of else "prompt" if self.projected is None else "projected"
 
-    def init_path(self, backbone: str) -> str:
+    def init_path(self, backbone: str, seed) -> str:
+        """The initial prompt of this pair's run of training seed `seed` (an imported prompt:
+        `seed` is the one its backbone has)."""
         if self.prompts_of is not None:
-            return layout.PROMPT.format(backbone=self.prompts_of, task=self.source)
+            return layout.PROMPT.format(backbone=self.prompts_of, seed=seed, task=self.source)
         if self.projected is None:
-            return layout.PROMPT.format(backbone=backbone, task=self.source)
+            return layout.PROMPT.format(backbone=backbone, seed=seed, task=self.source)
         origin, objective, taskset = self.projected
         return layout.PROJECTED.format(
-            source_model=origin, target_model=backbone, objective=objective, taskset=taskset, task=self.source
+            source_model=origin,
+            target_model=backbone,
+            seed=seed,
+            objective=objective,
+            taskset=taskset,
+            task=self.source,
         )
 
-    def log_path(self, backbone: str) -> str:
-        return layout.TPT_LOG.format(backbone=backbone, init=self.init, target=self.target)
+    def log_path(self, backbone: str, seed) -> str:
+        return layout.TPT_LOG.format(backbone=backbone, seed=seed, init=self.init, target=self.target)
 
 
 def pair_kind(source: str, target: str, task_types: dict[str, str]) -> str:
@@ -256,60 +263,87 @@ def compare(random_log, tpt_log, fraction: float = 0.9) -> dict:
 
 
 SPEEDUP_COLUMNS = [
-    "backbone", "source", "target", "init", "init_kind", "projected_from", "pair", "source_type", "target_type",
-    "threshold_fraction", "threshold", "random_initial", "tpt_initial", "random_best", "tpt_best", "best_diff",
-    "random_final", "tpt_final", "final_diff", "random_steps", "tpt_steps", "random_seconds", "tpt_seconds",
-    "speedup", "time_ratio", "tpt_reached", "tpt_at_start", "evals", "evals_ahead", "mean_gain", "beats_random",
-    "log", "random_log",
+    "backbone", "source", "target", "seed", "init", "init_kind", "projected_from", "pair", "source_type",
+    "target_type", "threshold_fraction", "threshold", "random_initial", "tpt_initial", "random_best", "tpt_best",
+    "best_diff", "random_final", "tpt_final", "final_diff", "random_steps", "tpt_steps", "random_seconds",
+    "tpt_seconds", "speedup", "time_ratio", "tpt_reached", "tpt_at_start", "evals", "evals_ahead", "mean_gain",
+    "beats_random", "log", "random_log",
 ]  # fmt: skip
+PAIR_KEYS = ["source", "target", "init"]  # one pair of a backbone's table; its rows are its seeds
 
 
-def speedup_table(backbone: str, pairs: list[Pair], task_types: dict[str, str], fraction: float, read_log=None):
-    """One row per pair: compare() of its log with the target's ordinary training log."""
+def pairs_to_json(pairs: list[Pair]) -> list[list]:
+    """The pairs as the rule hands them to tpt_speedup: [source, target, projected, prompts_of]."""
+    return [[p.source, p.target, p.projected, p.prompts_of] for p in pairs]
+
+
+def pairs_from_json(items: list[list]) -> list[Pair]:
+    return [Pair(s, t, tuple(projected) if projected else None, prompts_of) for s, t, projected, prompts_of in items]
+
+
+def speedup_table(
+    backbone: str, pairs: list[Pair], seeds: list[int], task_types: dict[str, str], fraction: float, read_log=None
+):
+    """One row per (pair, seed): compare() of the pair's log of that seed with the target's
+    ordinary training log of the same seed (each seed's source prompt on that seed's target run)."""
     import pandas as pd
 
     read_log = read_log or pd.read_csv
     rows = []
     for p in pairs:
-        random_log = layout.TRAIN_LOG.format(backbone=backbone, task=p.target)
-        row = compare(read_log(random_log), read_log(p.log_path(backbone)), fraction)
-        rows.append(
-            {
-                "backbone": backbone,
-                "source": p.source,
-                "target": p.target,
-                "init": p.init,
-                "init_kind": p.init_kind,
-                "projected_from": None if p.projected is None else p.projected[0],
-                "pair": pair_kind(p.source, p.target, task_types),
-                "source_type": task_types[p.source],
-                "target_type": task_types[p.target],
-                **row,
-                "log": p.log_path(backbone),
-                "random_log": random_log,
-            }
-        )
+        for seed in seeds:
+            random_log = layout.TRAIN_LOG.format(backbone=backbone, seed=seed, task=p.target)
+            tpt_log = p.log_path(backbone, seed)
+            rows.append(
+                {
+                    "backbone": backbone,
+                    "source": p.source,
+                    "target": p.target,
+                    "seed": seed,
+                    "init": p.init,
+                    "init_kind": p.init_kind,
+                    "projected_from": None if p.projected is None else p.projected[0],
+                    "pair": pair_kind(p.source, p.target, task_types),
+                    "source_type": task_types[p.source],
+                    "target_type": task_types[p.target],
+                    **compare(read_log(random_log), read_log(tpt_log), fraction),
+                    "log": tpt_log,
+                    "random_log": random_log,
+                }
+            )
     return pd.DataFrame(rows, columns=SPEEDUP_COLUMNS)
 
 
-def speedup_summary(table):
-    """Per (init kind, pair kind) and over all pairs: medians of speed-up and time ratio (a
-    never-reached run counts as 0), how many transferred runs reach the threshold, start above
-    it and beat random init at equal steps, and mean score differences."""
+def speedup_summary(table, reps: int = 1000, seed: int = 0):
+    """Per (init kind, pair kind) and over all runs: medians of speed-up and time ratio (a
+    never-reached run counts as 0) and the mean gain at equal steps, each with a 95% bootstrap
+    interval that resamples pairs with all their seeds (a pair's runs share source and target,
+    so they are not independent); how many runs reach the threshold, start above it, are faster
+    than and beat random init at equal steps; mean best and final score differences."""
+    import numpy as np
     import pandas as pd
+
+    from .uncertainty import cluster_interval
+
+    def with_interval(name, group, column, statistic):
+        keys = group[PAIR_KEYS].astype(str).agg("__".join, axis=1)
+        value, low, high = cluster_interval(group[column], keys, statistic, reps, seed)
+        return {name: value, f"{name}_low": low, f"{name}_high": high}
 
     def row(group, init_kind, pair):
         return {
             "init_kind": init_kind,
             "pair": pair,
-            "pairs": len(group),
-            "median_speedup": group.speedup.median(),
-            "median_time_ratio": group.time_ratio.median(),
+            "pairs": len(group.drop_duplicates(PAIR_KEYS)),
+            "runs": len(group),
+            "seeds": group.seed.nunique(),
+            **with_interval("median_speedup", group, "speedup", np.nanmedian),
+            **with_interval("median_time_ratio", group, "time_ratio", np.nanmedian),
             "faster": int((group.speedup > 1).sum()),
             "reached": int(group.tpt_reached.sum()),
             "at_start": int(group.tpt_at_start.sum()),
             "beats_random": int(group.beats_random.sum()),
-            "mean_gain": group.mean_gain.mean(),
+            **with_interval("mean_gain", group, "mean_gain", np.nanmean),
             "mean_best_diff": group.best_diff.mean(),
             "mean_final_diff": group.final_diff.mean(),
         }
@@ -317,3 +351,19 @@ def speedup_summary(table):
     rows = [row(g, k, p) for (k, p), g in table.groupby(["init_kind", "pair"], sort=True)]
     rows.append(row(table, "all", "all"))
     return pd.DataFrame(rows)
+
+
+def per_pair_speedup(table):
+    """One row per pair: its seeds, the median, lowest and highest speed-up over them, whether
+    any run starts above the threshold (the median is then a lower bound) and how many reach it."""
+    grouped = table.groupby(PAIR_KEYS, sort=False)
+    return grouped.agg(
+        pair=("pair", "first"),
+        init_kind=("init_kind", "first"),
+        seeds=("seed", "nunique"),
+        median_speedup=("speedup", "median"),
+        min_speedup=("speedup", "min"),
+        max_speedup=("speedup", "max"),
+        at_start=("tpt_at_start", "any"),
+        reached=("tpt_reached", "sum"),
+    ).reset_index()

@@ -1,5 +1,9 @@
 """The zero-shot transfer matrix of a backbone: every (source, target) score with relative
-performance and their intervals, a summary per target, and the same-type vs cross-type test."""
+performance and their intervals, a summary per target, and the same-type vs cross-type test.
+
+With several training seeds a cell is the mean over the seeds of its source prompt (the target's
+own prompt too, for relative performance), and its intervals resample seeds and examples; the
+per-seed table keeps each seed's scores."""
 
 from __future__ import annotations
 
@@ -26,20 +30,67 @@ def _scores(stored) -> np.ndarray:
     return np.array([[c == "1" for c in s] if isinstance(s, str) else s for s in stored], dtype=float)
 
 
-def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
-    """Long table of every (source, target) score with relative performance.
+PAIR_COLUMNS = ["backbone", "source", "target", "accuracy", "metric", "examples"]
 
-    relative = score(target | source's prompt) / score(target | its own prompt) * 100.
-    Baselines enter as sources "no prompt" and "random prompt" of type "baseline". `accuracy` is
-    the target's metric, named in `metric` (accuracy; f1 or rouge_l for generation tasks), so
+
+def _pair_kinds(frame, task_types: dict[str, str]):
+    frame["source_type"] = frame.source.map(task_types).fillna("baseline")
+    frame["target_type"] = frame.target.map(task_types)
+    frame["pair"] = "cross-type"
+    frame.loc[frame.source_type == frame.target_type, "pair"] = "same-type"
+    frame.loc[frame.source == frame.target, "pair"] = "own"
+    frame.loc[frame.source_type == "baseline", "pair"] = "baseline"
+    return frame
+
+
+def read_pairs(pair_files):
+    """Every zero-shot result (one per source, target and seed) as a table with a `seed` column,
+    and each (source, target)'s per-example scores [seeds, examples], seeds in order."""
+    import pandas as pd
+
+    from . import layout
+    from .io import read_json
+
+    results = sorted(((layout.seed_of(f), read_json(f)) for f in pair_files), key=lambda item: item[0])
+    by_seed = pd.DataFrame([{**r, "seed": seed} for seed, r in results])
+    if "metric" not in by_seed:
+        by_seed["metric"] = "accuracy"
+    by_seed["metric"] = by_seed["metric"].fillna("accuracy")
+    per_example = {}
+    for seed, r in results:
+        per_example.setdefault((r["source"], r["target"]), []).append(_scores(r["example_scores"])[0])
+    return by_seed[["seed", *PAIR_COLUMNS]], {key: np.stack(rows) for key, rows in per_example.items()}
+
+
+def matrix_by_seed(by_seed, task_types: dict[str, str]):
+    """Each seed's cells, relative to the same seed's own prompt."""
+    frame = by_seed.copy()
+    own = frame[frame.source == frame.target].set_index(["seed", "target"])["accuracy"]
+    frame["own_accuracy"] = [own.get((s, t)) for s, t in zip(frame.seed, frame.target)]
+    frame["relative"] = 100 * frame.accuracy / frame.own_accuracy
+    return _pair_kinds(frame, task_types)[
+        ["backbone", "seed", "source", "target", "accuracy", "metric", "own_accuracy", "relative",
+         "pair", "source_type", "target_type"]
+    ]  # fmt: skip
+
+
+def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
+    """Long table of every (source, target) score with relative performance, and the per-seed
+    table (matrix_by_seed).
+
+    relative = score(target | source's prompt) / score(target | its own prompt) * 100, both
+    means over seeds. Baselines enter as sources "no prompt" and "random prompt" of type
+    "baseline" (they use no trained prompt: one score, whatever the seeds). `accuracy` is the
+    target's metric, named in `metric` (accuracy; f1 or rouge_l for generation tasks), so
     relative performance compares a target only with itself.
     """
     import pandas as pd
 
     from .io import read_json
 
-    rows = [read_json(f) for f in pair_files]
-    per_example = {(r["source"], r["target"]): _scores(r["example_scores"]) for r in rows}
+    by_seed, per_example = read_pairs(pair_files)
+    means = by_seed.groupby(["backbone", "source", "target", "metric", "examples"], as_index=False, sort=False)
+    rows = means["accuracy"].mean().to_dict("records")
     for f in baseline_files:
         b = read_json(f)
         per_example |= {(name, b["target"]): _scores(b[key]) for name, key in BASELINE_SCORES.items() if key in b}
@@ -55,19 +106,12 @@ def transfer_matrix(pair_files, baseline_files, task_types: dict[str, str]):
             for key, name in BASELINE_ROWS.items()
             if key in b  # the uniform baseline only where asked for
         ]
-    frame = pd.DataFrame(rows)
-    frame["metric"] = frame.get("metric", pd.Series("accuracy", index=frame.index)).fillna("accuracy")
-    frame = frame[["backbone", "source", "target", "accuracy", "metric", "examples"]]
+    frame = pd.DataFrame(rows)[PAIR_COLUMNS]
     own = frame[frame.source == frame.target].set_index("target")["accuracy"]
     frame["own_accuracy"] = frame.target.map(own)
     frame["relative"] = 100 * frame.accuracy / frame.own_accuracy
-    frame["source_type"] = frame.source.map(task_types).fillna("baseline")
-    frame["target_type"] = frame.target.map(task_types)
-    frame["pair"] = "cross-type"
-    frame.loc[frame.source_type == frame.target_type, "pair"] = "same-type"
-    frame.loc[frame.source == frame.target, "pair"] = "own"
-    frame.loc[frame.source_type == "baseline", "pair"] = "baseline"
-    return _with_intervals(frame, per_example)
+    frame = _pair_kinds(frame, task_types)
+    return _with_intervals(frame, per_example), matrix_by_seed(by_seed, task_types)
 
 
 def _with_intervals(frame, per_example: dict):
@@ -103,16 +147,20 @@ def _with_intervals(frame, per_example: dict):
     return pd.concat([frame.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
 
-def type_difference(matrix, task_types: dict[str, str]):
+def type_difference(matrix, by_seed, task_types: dict[str, str]):
     """Same-type minus cross-type mean relative performance with its interval and permutation
-    p-value (uncertainty.type_difference), as a one-row table."""
+    p-value (uncertainty.type_difference, seeds resampled too where there are several), as a
+    one-row table."""
     import pandas as pd
 
     from .uncertainty import type_difference as test
 
     tasks = [t for t in task_types if t in set(matrix.target)]
-    grid = matrix.pivot_table(index="source", columns="target", values="relative").reindex(index=tasks, columns=tasks)
-    result = test(grid.to_numpy(), [task_types[t] for t in tasks])
+    grids = [
+        seed_cells.pivot_table(index="source", columns="target", values="relative").reindex(index=tasks, columns=tasks)
+        for _, seed_cells in by_seed.groupby("seed")
+    ]
+    result = test(np.stack([g.to_numpy() for g in grids]), [task_types[t] for t in tasks])
     pairs = matrix[matrix.pair.isin(["same-type", "cross-type"])].groupby("pair")["relative"].mean()
     examples = matrix.groupby("target")["examples"].first()
     return pd.DataFrame(
@@ -125,7 +173,7 @@ def type_difference(matrix, task_types: dict[str, str]):
                 "high": result["high"],
                 "p_value": result["p_value"],
                 "tasks": result["tasks"],
-                "seeds": int(matrix[matrix.pair != "baseline"].seeds.max()),
+                "seeds": result["seeds"],
                 "examples_per_target": int(examples.median()),
             }
         ]

@@ -9,6 +9,8 @@ same validation examples for each training seed of its source prompt.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 LEVEL = 0.95
@@ -95,21 +97,61 @@ def _type_gap(relative: np.ndarray, types: np.ndarray, ids: np.ndarray) -> float
 
 def type_difference(relative, types, reps: int = 2000, seed: int = 0) -> dict:
     """Same-type minus cross-type mean relative performance of a [sources x targets] matrix of
-    the same tasks (diagonal = own prompts, left out).
+    the same tasks (diagonal = own prompts, left out), or of [seeds, sources, targets] matrices
+    (one per training seed: the difference of their mean).
 
     Cells sharing a source or a target are not independent, so both the interval and the test
     move whole tasks: the interval resamples tasks with replacement (each drawn task brings its
-    row and column), the test permutes the type labels among tasks (same type sizes) and
-    compares the observed difference with the permuted ones (two-sided p-value).
+    row and column) and, with several seeds, the seeds too (the seed variation is part of the
+    interval); the test permutes the type labels among tasks (same type sizes) on the seed
+    mean and compares the observed difference with the permuted ones (two-sided p-value).
     """
     relative = np.asarray(relative, dtype=float)
+    by_seed = relative if relative.ndim == 3 else relative[None]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a cell undefined in every seed stays NaN
+        mean = np.nanmean(by_seed, axis=0)
     types = np.asarray(types)
-    n = len(types)
+    n, n_seeds = len(types), len(by_seed)
     rng = np.random.default_rng(seed)
     every = np.arange(n)
-    observed = _type_gap(relative, types, every)
-    boot = np.array([_type_gap(relative, types, rng.integers(0, n, n)) for _ in range(reps)])
+    observed = _type_gap(mean, types, every)
+
+    def resampled():
+        tasks = rng.integers(0, n, n)
+        if n_seeds == 1:
+            return _type_gap(mean, types, tasks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return _type_gap(np.nanmean(by_seed[rng.integers(0, n_seeds, n_seeds)], axis=0), types, tasks)
+
+    boot = np.array([resampled() for _ in range(reps)])
     low, high = _quantiles(boot[np.isfinite(boot)])
-    permuted = np.array([_type_gap(relative, rng.permutation(types), every) for _ in range(reps)])
+    permuted = np.array([_type_gap(mean, rng.permutation(types), every) for _ in range(reps)])
     p = (1 + np.sum(np.abs(permuted) >= abs(observed) - 1e-12)) / (1 + reps) if np.isfinite(observed) else np.nan
-    return {"difference": observed, "low": low, "high": high, "p_value": float(p), "tasks": n}
+    return {"difference": observed, "low": low, "high": high, "p_value": float(p), "tasks": n, "seeds": n_seeds}
+
+
+def cluster_interval(values, clusters, statistic, reps: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """statistic over all rows (NaNs skipped) with a bootstrap interval that resamples clusters:
+    rows sharing a cluster (e.g. one TPT pair's seeds) are not independent, so each drawn
+    cluster brings all its rows. statistic: a NaN-skipping reduction along the last axis
+    (np.nanmedian, np.nanmean). The draws depend only on the number of clusters, so repeating
+    every cluster's rows alike changes neither the estimate of a median or mean nor its interval.
+    """
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return np.nan, np.nan, np.nan
+    labels, index = np.unique(np.asarray(clusters), return_inverse=True)
+    position = np.zeros(len(values), dtype=int)  # each row's place within its cluster
+    for cluster in range(len(labels)):
+        members = index == cluster
+        position[members] = np.arange(members.sum())
+    padded = np.full((len(labels), position.max() + 1), np.nan)  # [clusters, most rows]
+    padded[index, position] = values
+    draws = np.random.default_rng(seed).integers(0, len(labels), (reps, len(labels)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample (or all rows) without a value: NaN
+        estimate = float(statistic(values))
+        resampled = statistic(padded[draws].reshape(reps, -1), axis=-1)
+    return (estimate, *_quantiles(resampled[np.isfinite(resampled)]))
