@@ -95,6 +95,13 @@ def _type_gap(relative: np.ndarray, types: np.ndarray, ids: np.ndarray) -> float
     return float(same.mean() - cross.mean())
 
 
+def _mean_over_seeds(grids: np.ndarray) -> np.ndarray:
+    """[seeds, sources, targets] -> their mean; a cell undefined in every seed stays NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(grids, axis=0)
+
+
 def type_difference(relative, types, reps: int = 2000, seed: int = 0) -> dict:
     """Same-type minus cross-type mean relative performance of a [sources x targets] matrix of
     the same tasks (diagonal = own prompts, left out), or of [seeds, sources, targets] matrices
@@ -108,9 +115,7 @@ def type_difference(relative, types, reps: int = 2000, seed: int = 0) -> dict:
     """
     relative = np.asarray(relative, dtype=float)
     by_seed = relative if relative.ndim == 3 else relative[None]
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a cell undefined in every seed stays NaN
-        mean = np.nanmean(by_seed, axis=0)
+    mean = _mean_over_seeds(by_seed)
     types = np.asarray(types)
     n, n_seeds = len(types), len(by_seed)
     rng = np.random.default_rng(seed)
@@ -121,9 +126,7 @@ def type_difference(relative, types, reps: int = 2000, seed: int = 0) -> dict:
         tasks = rng.integers(0, n, n)
         if n_seeds == 1:
             return _type_gap(mean, types, tasks)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return _type_gap(np.nanmean(by_seed[rng.integers(0, n_seeds, n_seeds)], axis=0), types, tasks)
+        return _type_gap(_mean_over_seeds(by_seed[rng.integers(0, n_seeds, n_seeds)]), types, tasks)
 
     boot = np.array([resampled() for _ in range(reps)])
     low, high = _quantiles(boot[np.isfinite(boot)])
