@@ -19,25 +19,26 @@ import yaml
 from prompt_transfer.specs import Backbone, Evaluation, Task, Training, TrainJob
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("PROMPT_TRANSFER_DATA", REPO.parent / "shared" / "data")).resolve()
-# The authors' released prompts and zero-shot table (Su et al. 2022), as ../shared/reference holds them.
-SHARED_REFERENCE = Path(os.environ.get("PROMPT_TRANSFER_REFERENCE", REPO.parent / "shared" / "reference")).resolve()
+# Real task data and the authors' released prompts: the sample in tests/data (a lone clone has
+# it), or the full offline bundle where PROMPT_TRANSFER_DATA / PROMPT_TRANSFER_REFERENCE name it.
+TASK_DATA = Path(os.environ.get("PROMPT_TRANSFER_DATA") or REPO / "tests" / "data" / "sample").resolve()
+REFERENCE = Path(os.environ.get("PROMPT_TRANSFER_REFERENCE") or REPO / "tests" / "data").resolve()
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not (SHARED_DATA / "sst2" / "train.jsonl").is_file():
-        pytest.fail(f"offline task data not found at {SHARED_DATA} (set PROMPT_TRANSFER_DATA)")
-    return SHARED_DATA
+def task_data() -> Path:
+    if not (TASK_DATA / "sst2" / "train.jsonl").is_file():
+        pytest.fail(f"task data not found at {TASK_DATA} (PROMPT_TRANSFER_DATA names a folder of tasks)")
+    return TASK_DATA
 
 
 @pytest.fixture(scope="session")
 def released_prompts() -> Path:
-    """The authors' task_prompt_emb folder (../shared/reference/released, README there)."""
-    folder = SHARED_REFERENCE / "released" / "task_prompt_emb"
+    """The authors' task_prompt_emb folder: a few of its prompts (tests/data/README.md), or all."""
+    folder = REFERENCE / "released" / "task_prompt_emb"
     if not (folder / "SST2PromptRoberta" / "task_prompt").is_file():
-        pytest.fail(f"the authors' released prompts not found under {SHARED_REFERENCE} (set PROMPT_TRANSFER_REFERENCE)")
+        pytest.fail(f"the authors' released prompts not found under {REFERENCE} (set PROMPT_TRANSFER_REFERENCE)")
     return folder
 
 
@@ -52,16 +53,16 @@ def read_rows(path: Path, n: int) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def sst2_rows(shared_data) -> list[dict]:
-    return read_rows(shared_data / "sst2" / "train.jsonl", 64)
+def sst2_rows(task_data) -> list[dict]:
+    return read_rows(task_data / "sst2" / "train.jsonl", 64)
 
 
 @pytest.fixture(scope="session")
-def mnli_rows(shared_data) -> list[dict]:
-    return read_rows(shared_data / "mnli" / "train.jsonl", 64)
+def mnli_rows(task_data) -> list[dict]:
+    return read_rows(task_data / "mnli" / "train.jsonl", 64)
 
 
-def prepare_sst2(shared_data: Path, out: Path, train_size: int, dev_size: int, validation_size: int) -> Path:
+def prepare_sst2(task_data: Path, out: Path, train_size: int, dev_size: int, validation_size: int) -> Path:
     """SST-2 sampled into `out` as the data rule does (train/dev/validation.jsonl, meta.json)."""
     from prompt_transfer import data
 
@@ -69,7 +70,7 @@ def prepare_sst2(shared_data: Path, out: Path, train_size: int, dev_size: int, v
 
     sampling = Sampling(train_size, dev_size, validation_size, seed=0)
     data.prepare_task_data(
-        DataJob("sst2", "sentiment", ["negative", "positive"], sampling, str(shared_data), local="sst2"), out
+        DataJob("sst2", "sentiment", ["negative", "positive"], sampling, str(task_data), local="sst2"), out
     )
     return out
 
@@ -78,12 +79,12 @@ TINY_LABEL_WORDS = ["negative", "positive", "neutral", "yes", "no", "maybe"]
 
 
 @pytest.fixture(scope="session")
-def tiny_backbones(shared_data):
+def tiny_backbones(task_data):
     """family -> (model, tokenizer): random 2-layer models with a word-level vocabulary."""
     from prompt_transfer.backbones import build_tiny_model, build_tiny_tokenizer, corpus_words
     from prompt_transfer.scorers import FAMILIES
 
-    words = [w for w, _ in corpus_words([shared_data / "sst2" / "train.jsonl"]).most_common(1500)]
+    words = [w for w, _ in corpus_words([task_data / "sst2" / "train.jsonl"]).most_common(1500)]
     out = {}
     for family in FAMILIES:
         tokenizer = build_tiny_tokenizer(words + TINY_LABEL_WORDS, family)
@@ -114,7 +115,7 @@ TINY = Backbone(
             "heads": 2,
             "intermediate_size": 64,
             "vocab_words": 2000,
-            "extra_words": [],
+            "extra_words": TINY_LABEL_WORDS,  # a small corpus may lack them
             "seed": 0,
         }
     },
@@ -149,14 +150,14 @@ def materialize(spec: Backbone, models: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_manifest(tmp_path_factory, shared_data) -> Path:
+def tiny_manifest(tmp_path_factory, task_data) -> Path:
     """TINY with a vocabulary from SST-2's training text, materialised once per run."""
-    source = {"tiny": {**TINY.source["tiny"], "corpus": [str(shared_data / "sst2" / "train.jsonl")]}}
+    source = {"tiny": {**TINY.source["tiny"], "corpus": [str(task_data / "sst2" / "train.jsonl")]}}
     return materialize(dataclasses.replace(TINY, source=source), tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")
-def sst2_split(tmp_path_factory, shared_data):
+def sst2_split(tmp_path_factory, task_data):
     """(train_size, dev_size, validation_size) -> SST-2 sampled into a folder of its own, once per
     run for each size. Read only."""
     made = {}
@@ -164,7 +165,7 @@ def sst2_split(tmp_path_factory, shared_data):
     def split(train_size: int, dev_size: int, validation_size: int) -> Path:
         sizes = (train_size, dev_size, validation_size)
         if sizes not in made:
-            made[sizes] = prepare_sst2(shared_data, tmp_path_factory.mktemp("sst2"), *sizes)
+            made[sizes] = prepare_sst2(task_data, tmp_path_factory.mktemp("sst2"), *sizes)
         return made[sizes]
 
     return split
@@ -242,10 +243,10 @@ def overlay(workdir: Path, name: str, content: dict) -> Path:
 
 
 @pytest.fixture(scope="session")
-def study(tmp_path_factory, shared_data) -> Path:
+def study(tmp_path_factory, task_data) -> Path:
     """The tiny study run to the end, once per test run and shared by every module. Read it or
     dry-run on it (-n); a test that changes a study (runs jobs, writes files) works on a copy
     (copy_workdir into its tmp_path), so that this one stays as the run left it."""
     workdir = tmp_path_factory.mktemp("study")
-    snakemake(workdir, "all", "results/benchmarks.csv", data_dir=shared_data, cores=8)  # more cores than we have
+    snakemake(workdir, "all", "results/benchmarks.csv", data_dir=task_data, cores=8)  # more cores than we have
     return workdir

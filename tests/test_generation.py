@@ -57,8 +57,8 @@ def qa_task(max_new_tokens=6) -> Task:
 
 
 @pytest.fixture(scope="module")
-def qa_rows(shared_data):
-    return read_rows(shared_data / "nq_open" / "validation.jsonl", 10)
+def qa_rows(task_data):
+    return read_rows(task_data / "nq_open" / "validation.jsonl", 10)
 
 
 def generator(tiny_backbones, family, max_new_tokens=6):
@@ -212,7 +212,7 @@ def test_a_generation_task_has_no_labels():
 
 
 @pytest.mark.workflow
-def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, shared_data):
+def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, task_data):
     study = {
         "study": {"backbones": ["tiny-causal"], "tasks": ["sst2", "nq_open"]},
         "data": {"train_size": 40, "dev_size": 8, "validation_size": 12},
@@ -226,7 +226,7 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, sh
         },
     }
     snakemake(tmp_path, "results/transfer/tiny-causal/summary.csv", configfiles=[overlay(tmp_path, "gen.yaml", study)],
-              data_dir=shared_data)  # fmt: skip
+              data_dir=task_data)  # fmt: skip
     matrix = pd.read_csv(tmp_path / "results/transfer/tiny-causal/matrix.csv")
     sources = ["sst2", "nq_open", "no prompt", "random prompt"]
     assert sorted(zip(matrix.source, matrix.target)) == sorted((s, t) for s in sources for t in ["sst2", "nq_open"])

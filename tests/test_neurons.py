@@ -186,13 +186,13 @@ def released(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def neuron_study(study, tmp_path_factory, shared_data, released) -> tuple:
+def neuron_study(study, tmp_path_factory, task_data, released) -> tuple:
     """The tiny study (a copy of the shared one, `study` in conftest.py) run on to the neuron and
     indicator targets."""
     workdir = tmp_path_factory.mktemp("indicators") / "study"
     copy_workdir(study, workdir)
     settings = overlay(workdir, "indicators.yaml", {**released, "neurons": {"masking": {"random_draws": 2}}})
-    snakemake(workdir, *TARGETS, configfiles=[settings], data_dir=shared_data)
+    snakemake(workdir, *TARGETS, configfiles=[settings], data_dir=task_data)
     return workdir, settings
 
 
@@ -240,47 +240,43 @@ def test_the_rules_write_neurons_indicators_correlations_and_figure(neuron_study
 
 
 @pytest.mark.workflow
-def test_a_second_run_does_nothing(neuron_study, shared_data):
+def test_a_second_run_does_nothing(neuron_study, task_data):
     workdir, settings = neuron_study
-    assert (
-        "Nothing to be done" in snakemake(workdir, "-n", *TARGETS, configfiles=[settings], data_dir=shared_data).stdout
-    )
+    assert "Nothing to be done" in snakemake(workdir, "-n", *TARGETS, configfiles=[settings], data_dir=task_data).stdout
 
 
 @pytest.mark.workflow
-def test_changing_the_stimulus_reruns_extraction_and_everything_after_it(neuron_study, shared_data):
+def test_changing_the_stimulus_reruns_extraction_and_everything_after_it(neuron_study, task_data):
     workdir, settings = neuron_study
     change = overlay(workdir, "inputs.yaml", {"neurons": {"inputs": 8}})
-    planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=task_data).stdout)
     assert planned == NEURON_JOBS | MASK_JOBS | INDICATOR_JOBS
 
 
 @pytest.mark.workflow
-def test_changing_the_bootstrap_reruns_only_the_correlation_and_figure(neuron_study, shared_data):
+def test_changing_the_bootstrap_reruns_only_the_correlation_and_figure(neuron_study, task_data):
     workdir, settings = neuron_study
     change = overlay(workdir, "bootstrap.yaml", {"indicators": {"bootstrap": 50}})
-    planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=task_data).stdout)
     assert planned == {("indicator_correlation", f"backbone={BACKBONE}"), ("indicator_figure", "")}
 
 
 @pytest.mark.workflow
-def test_the_masking_fraction_reruns_only_masking(neuron_study, shared_data):
+def test_the_masking_fraction_reruns_only_masking(neuron_study, task_data):
     workdir, settings = neuron_study
     change = overlay(workdir, "fraction.yaml", {"neurons": {"masking": {"fraction": 0.5}}})
-    planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(workdir, "-n", *TARGETS, configfiles=[settings, change], data_dir=task_data).stdout)
     assert planned == MASK_JOBS
 
 
 @pytest.mark.workflow
-def test_the_speedup_table_joins_source_retrieval(neuron_study, shared_data, tmp_path):
+def test_the_speedup_table_joins_source_retrieval(neuron_study, task_data, tmp_path):
     copy = tmp_path / "study"  # really runs TPT; the other tests keep the original study
     workdir, settings = neuron_study
     copy_workdir(workdir, copy)
     pairs = [{"source": "sst2", "target": "mnli"}, {"source": "laptop", "target": "mnli"}]  # two candidates
     change = overlay(copy, "speedup.yaml", {"indicators": {"speedup": True}, "tpt": {"pairs": pairs}})
-    snakemake(
-        copy, f"results/indicators/{BACKBONE}/retrieval.csv", configfiles=[settings, change], data_dir=shared_data
-    )
+    snakemake(copy, f"results/indicators/{BACKBONE}/retrieval.csv", configfiles=[settings, change], data_dir=task_data)
     speedup = pd.read_csv(copy / f"results/tpt/{BACKBONE}/speedup.csv")
     spearman = pd.read_csv(copy / f"results/indicators/{BACKBONE}/spearman.csv")
     retrieval = pd.read_csv(copy / f"results/indicators/{BACKBONE}/retrieval.csv")
@@ -302,8 +298,8 @@ def test_the_speedup_table_joins_source_retrieval(neuron_study, shared_data, tmp
         ),
     ],
 )
-def test_a_bad_neuron_or_indicator_setting_is_named(tmp_path, shared_data, config, message):
+def test_a_bad_neuron_or_indicator_setting_is_named(tmp_path, task_data, config, message):
     result = snakemake(
-        tmp_path, "-n", configfiles=[overlay(tmp_path, "bad.yaml", config)], data_dir=shared_data, check=False
+        tmp_path, "-n", configfiles=[overlay(tmp_path, "bad.yaml", config)], data_dir=task_data, check=False
     )
     assert result.returncode != 0 and message in result.stderr

@@ -15,13 +15,13 @@ PROMPT_LENGTH = 100  # the authors' prompt length: their text positions start at
 
 
 @pytest.fixture(scope="module")
-def tiny_roberta(shared_data):
+def tiny_roberta(task_data):
     """A random 2-layer RobertaForMaskedLM (pad id 1, as RoBERTa's: positions count from 2)."""
     import transformers as tf
 
     from prompt_transfer.backbones import build_tiny_tokenizer, corpus_words
 
-    words = [w for w, _ in corpus_words([shared_data / "sst2" / "train.jsonl"]).most_common(500)]
+    words = [w for w, _ in corpus_words([task_data / "sst2" / "train.jsonl"]).most_common(500)]
     tokenizer = build_tiny_tokenizer(words + TINY_LABEL_WORDS, "mlm")
     torch.manual_seed(0)
     config = tf.RobertaConfig(
@@ -258,7 +258,7 @@ def authors_t5_input(task: str, row: dict) -> str:
     return a + " <extra_id_0> " + b + "</s>"  # qqp, mrpc
 
 
-def test_t5_study_renders_the_authors_encoder_string_for_every_task(shared_data, tiny_backbones):
+def test_t5_study_renders_the_authors_encoder_string_for_every_task(task_data, tiny_backbones):
     from prompt_transfer import specs
 
     from conftest import read_rows
@@ -266,7 +266,7 @@ def test_t5_study_renders_the_authors_encoder_string_for_every_task(shared_data,
     config = study_config("t5-base")
     model, tokenizer = tiny_backbones["seq2seq"]
     for name in STUDY_TASKS:
-        row = read_rows(shared_data / name / "train.jsonl", 1)[0]
+        row = read_rows(task_data / name / "train.jsonl", 1)[0]
         job = specs.train_job(config, "t5-base", name)
         # the tiny vocabulary lacks some label words; the template is what is tested here
         task = dataclasses.replace(job.task, label_words=TINY_LABEL_WORDS[: len(job.task.labels)])

@@ -46,9 +46,9 @@ def scorer_logits(scorer, prompt, batch):
 
 
 @pytest.fixture(scope="module")
-def tiny_causal(tmp_path_factory, shared_data):
+def tiny_causal(tmp_path_factory, task_data):
     """A tiny random Llama, materialised as the workflow does it (manifest + HF folder)."""
-    source = {"tiny": {**TINY.source["tiny"], "corpus": [str(shared_data / "sst2" / "train.jsonl")]}}
+    source = {"tiny": {**TINY.source["tiny"], "corpus": [str(task_data / "sst2" / "train.jsonl")]}}
     spec = dataclasses.replace(TINY, name="tiny-causal", scorer="causal", source=source, scorer_options={})
     return spec, materialize(spec, tmp_path_factory.mktemp("models"))
 
@@ -181,14 +181,14 @@ def test_other_adapters_and_broken_folders_are_refused_by_name(tiny_backbones, t
 
 
 @pytest.mark.workflow
-def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, tmp_path):
+def test_the_study_exports_every_prompt_and_fills_the_bank(study, task_data, tmp_path):
     import pandas as pd
 
     from prompt_transfer.prompts import load_prompt
 
     work = tmp_path / "study"
     copy_workdir(study, work)
-    result = snakemake(work, layout.BANK_INDEX, data_dir=shared_data)
+    result = snakemake(work, layout.BANK_INDEX, data_dir=task_data)
     made = {(f"backbone={BACKBONE}, seed=0, task={task}") for task in TASKS}
     assert jobs(result.stderr) == {
         *(("export_peft", w) for w in made),
@@ -220,7 +220,7 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
     tiny = yaml.safe_load(TINY_CONFIG.read_text())["backbones"][BACKBONE]
     imported = {**tiny, "prompts": {"layout": "peft", "path": f"results/peft/{BACKBONE}/seed0"}}
     change = overlay(work, "peft.yaml", {"study": {"backbones": ["from-peft"]}, "backbones": {"from-peft": imported}})
-    result = snakemake(work, layout.MATRIX.format(backbone="from-peft"), configfiles=[change], data_dir=shared_data)
+    result = snakemake(work, layout.MATRIX.format(backbone="from-peft"), configfiles=[change], data_dir=task_data)
     assert {rule for rule, _ in jobs(result.stderr)} >= {"import_prompt", "evaluate_transfer"}
     assert "train_prompt" not in {rule for rule, _ in jobs(result.stderr)}
     ours, read_back = (
@@ -233,7 +233,7 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
     start = {"source": "sst2", "target": "laptop", "backbone": BACKBONE, "prompts_of": "from-peft"}
     change = overlay(work, "tpt.yaml", {"backbones": {"from-peft": imported}, "tpt": {"pairs": [start]}})
     log = layout.TPT_LOG.format(backbone=BACKBONE, seed=0, init="sst2@from-peft", target="laptop")
-    result = snakemake(work, log, configfiles=[change], data_dir=shared_data)
+    result = snakemake(work, log, configfiles=[change], data_dir=task_data)
     assert jobs(result.stderr) == {("tpt_train", f"backbone={BACKBONE}, seed=0, init=sst2@from-peft, target=laptop")}
     metrics = json.loads((work / log.replace(".csv", ".metrics.json")).read_text())
     assert metrics["init"]["path"] == layout.PROMPT.format(backbone="from-peft", seed=0, task="sst2")
@@ -243,6 +243,6 @@ def test_the_study_exports_every_prompt_and_fills_the_bank(study, shared_data, t
         work, "set.yaml", {"indicators": {"external_prompts": {"adapters": {"source": imported["prompts"]}}}}
     )
     table = layout.EXTERNAL_INDICATORS.format(prompt_set="adapters")
-    snakemake(work, table, configfiles=[change], data_dir=shared_data)
+    snakemake(work, table, configfiles=[change], data_dir=task_data)
     indicators = pd.read_csv(work / table)
     assert set(indicators.source) | set(indicators.target) == set(TASKS)

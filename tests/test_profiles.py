@@ -13,9 +13,9 @@ pytestmark = pytest.mark.workflow  # a Snakemake dry run
 
 
 @pytest.fixture(scope="module")
-def dry_run(tmp_path_factory, shared_data) -> str:
+def dry_run(tmp_path_factory, task_data) -> str:
     workdir = tmp_path_factory.mktemp("slurm_dry_run")
-    return snakemake(workdir, "-n", "--workflow-profile", str(REPO / "profiles" / "slurm"), data_dir=shared_data).stdout
+    return snakemake(workdir, "-n", "--workflow-profile", str(REPO / "profiles" / "slurm"), data_dir=task_data).stdout
 
 
 def group_jobs(output: str) -> list[tuple[str, list[str]]]:

@@ -266,10 +266,10 @@ CROSS_MODEL = {
 
 
 @pytest.fixture(scope="module")
-def cross_model_run(tmp_path_factory, shared_data):
+def cross_model_run(tmp_path_factory, task_data):
     workdir = tmp_path_factory.mktemp("cross_model")
     config = overlay(workdir, "cross_model.yaml", CROSS_MODEL)
-    snakemake(workdir, "results/cross_model.pdf", configfiles=[config], data_dir=shared_data)
+    snakemake(workdir, "results/cross_model.pdf", configfiles=[config], data_dir=task_data)
     return workdir, config
 
 
@@ -304,19 +304,17 @@ def test_the_cross_model_stage_produces_projectors_table_and_figure(cross_model_
 
 
 @pytest.mark.workflow
-def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model_run, shared_data):
+def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model_run, task_data):
     workdir, config = cross_model_run
     assert (
         "Nothing to be done"
-        in snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[config], data_dir=shared_data).stdout
+        in snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[config], data_dir=task_data).stdout
     )
 
     changed = copy.deepcopy(CROSS_MODEL)
     changed["projector"]["max_steps"]["task"] = 5
     change = overlay(workdir, "steps.yaml", changed)
-    planned = jobs(
-        snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[change], data_dir=shared_data).stdout
-    )
+    planned = jobs(snakemake(workdir, "-n", "results/cross_model.pdf", configfiles=[change], data_dir=task_data).stdout)
     per_task = [
         f"source_model={SMALL}, target_model={WIDE}, seed=0, objective=task, taskset={s}, task={t}"
         for s in ("sentiment", "nli")
@@ -335,7 +333,7 @@ def test_cross_model_reruns_exactly_what_a_projector_setting_changes(cross_model
 
 
 @pytest.mark.workflow
-def test_a_projected_prompt_initialises_prompt_tuning_on_the_target(cross_model_run, shared_data):
+def test_a_projected_prompt_initialises_prompt_tuning_on_the_target(cross_model_run, task_data):
     """The path contract with TPT: its run from a projected prompt reads this stage's file."""
     workdir, _ = cross_model_run
     init = {
@@ -346,15 +344,15 @@ def test_a_projected_prompt_initialises_prompt_tuning_on_the_target(cross_model_
     }
     tpt = overlay(workdir, "tpt.yaml", {**CROSS_MODEL, "study": {"backbones": [SMALL, WIDE]}, "tpt": {"pairs": [init]}})
     target = f"results/tpt/{WIDE}/seed0/sst2@{SMALL}.task.sentiment__sst2.csv"
-    out = snakemake(workdir, "-n", target, configfiles=[tpt], data_dir=shared_data).stdout
+    out = snakemake(workdir, "-n", target, configfiles=[tpt], data_dir=task_data).stdout
     assert jobs(out) == {("tpt_train", f"backbone={WIDE}, seed=0, init=sst2@{SMALL}.task.sentiment, target=sst2")}
     assert f"results/projectors/{PAIR}/seed0/projected/task__sentiment/sst2.safetensors" in out
 
 
 @pytest.mark.workflow
-def test_a_bad_projector_section_fails_before_any_job(tmp_path, shared_data):
+def test_a_bad_projector_section_fails_before_any_job(tmp_path, task_data):
     bad = overlay(tmp_path, "bad.yaml", {"projector": {"task_sets": {"sentiment": ["sst3"]}}})
-    result = snakemake(tmp_path, "results/cross_model.pdf", configfiles=[bad], data_dir=shared_data, check=False)
+    result = snakemake(tmp_path, "results/cross_model.pdf", configfiles=[bad], data_dir=task_data, check=False)
     assert result.returncode != 0
     assert "projector.task_sets.sentiment: unknown task 'sst3'" in result.stderr
     assert not (tmp_path / "results").exists()

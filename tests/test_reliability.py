@@ -88,7 +88,7 @@ def test_a_killed_training_job_resumes_to_the_same_prompt(tiny_manifest, sst2_di
 
 
 @pytest.mark.workflow
-def test_rerunning_the_workflow_after_a_kill_resumes(tmp_path, shared_data):
+def test_rerunning_the_workflow_after_a_kill_resumes(tmp_path, task_data):
     """SIGKILL the whole Snakemake run mid-training; a plain re-run resumes the training job."""
     change = overlay(
         tmp_path,
@@ -96,15 +96,15 @@ def test_rerunning_the_workflow_after_a_kill_resumes(tmp_path, shared_data):
         {"study": {"tasks": ["sst2"]}, "training": {"max_steps": 600, "eval_interval": 200}, "checkpoint_interval": 50},
     )
     target = f"results/prompts/{BACKBONE}/seed0/sst2.safetensors"
-    cmd = snakemake_command(tmp_path, target, configfiles=[change], data_dir=shared_data)
+    cmd = snakemake_command(tmp_path, target, configfiles=[change], data_dir=task_data)
     run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     wait_for(tmp_path / f"results/checkpoints/train_prompt/{BACKBONE}/seed0/sst2.safetensors", run)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     assert not (tmp_path / target).exists()
 
-    snakemake(tmp_path, "--unlock", configfiles=[change], data_dir=shared_data)  # the killed run's lock
-    snakemake(tmp_path, target, configfiles=[change], data_dir=shared_data)
+    snakemake(tmp_path, "--unlock", configfiles=[change], data_dir=task_data)  # the killed run's lock
+    snakemake(tmp_path, target, configfiles=[change], data_dir=task_data)
     metrics = json.loads((tmp_path / f"results/prompts/{BACKBONE}/seed0/sst2.metrics.json").read_text())
     assert metrics["resumed_from_step"] >= 50 and metrics["steps_run"] == 600
 

@@ -64,11 +64,11 @@ def test_the_study_tabulates_every_compute_job(study):
 
 
 @pytest.fixture(scope="module")
-def report(study, shared_data, tmp_path_factory) -> dict:
+def report(study, task_data, tmp_path_factory) -> dict:
     """The results embedded in the study's HTML report: path -> name, caption, data_uri, ..."""
     copy = tmp_path_factory.mktemp("report") / "study"  # the report is written into the study
     copy_workdir(study, copy)
-    snakemake(copy, "--report", "results/report.html", "all", "results/benchmarks.csv", data_dir=shared_data)
+    snakemake(copy, "--report", "results/report.html", "all", "results/benchmarks.csv", data_dir=task_data)
     html = (copy / "results/report.html").read_text()
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', html), "the report loads files from the web"
     embedded = re.search(r'<script id="results">\s*var results = (\{.*?\});\s*</script>', html, re.DOTALL)
@@ -92,15 +92,15 @@ def test_the_report_embeds_every_figure_and_table_with_a_caption(report):
 
 
 @pytest.mark.workflow
-def test_the_report_of_the_main_command_needs_no_other_target(study, shared_data, tmp_path):
+def test_the_report_of_the_main_command_needs_no_other_target(study, task_data, tmp_path):
     """README: `snakemake results/heatmap.pdf`, then `snakemake --report results/report.html`."""
-    default = jobs(snakemake(tmp_path / "new", "-n", data_dir=shared_data).stdout)
-    main = jobs(snakemake(tmp_path / "new", "-n", "results/heatmap.pdf", data_dir=shared_data).stdout)
+    default = jobs(snakemake(tmp_path / "new", "-n", data_dir=task_data).stdout)
+    main = jobs(snakemake(tmp_path / "new", "-n", "results/heatmap.pdf", data_dir=task_data).stdout)
     assert default == main | {("all", "")}
     copy = tmp_path / "study"
     copy_workdir(study, copy)
     (copy / "results/benchmarks.csv").unlink()  # not made by the main command
-    snakemake(copy, "--report", "results/report.html", data_dir=shared_data)
+    snakemake(copy, "--report", "results/report.html", data_dir=task_data)
     assert (copy / "results/report.html").stat().st_size > 0
 
 

@@ -104,10 +104,10 @@ def test_causal_reads_the_last_real_token(tiny_backbones, sst2_rows):
     assert [x.read_index for x in items] == [len(x.ids) - 1 for x in items]
 
 
-def test_truncation_cuts_the_task_text_and_keeps_the_template(tiny_backbones, shared_data):
+def test_truncation_cuts_the_task_text_and_keeps_the_template(tiny_backbones, task_data):
     from conftest import read_rows
 
-    long_rows = read_rows(shared_data / "imdb" / "validation.jsonl", 4)
+    long_rows = read_rows(task_data / "imdb" / "validation.jsonl", 4)
     task = replace(sentiment_task("imdb"), templates={"causal": "{text_a} so it was"})
     scorer = scorer_for(tiny_backbones, "causal", task, max_length=16)
     tokenizer = tiny_backbones["causal"][1]

@@ -57,9 +57,9 @@ def slurm_cluster():
 
 
 @pytest.fixture(scope="module")
-def slurm_study(slurm_cluster, tmp_path_factory, shared_data) -> Path:
+def slurm_study(slurm_cluster, tmp_path_factory, task_data) -> Path:
     workdir = tmp_path_factory.mktemp("slurm_study")
-    result = snakemake(workdir, "all", "results/benchmarks.csv", *SLURM_PROFILES, data_dir=shared_data, check=False)
+    result = snakemake(workdir, "all", "results/benchmarks.csv", *SLURM_PROFILES, data_dir=task_data, check=False)
     if result.returncode != 0:
         pytest.fail(
             f"snakemake on SLURM failed ({result.returncode}):\n{result.stderr[-5000:]}\n"

@@ -303,16 +303,16 @@ def test_the_curves_show_each_seeds_mean_and_range(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, shared_data, raw):
+def tiny_run(tmp_path_factory, task_data, raw):
     """A tiny seq2seq backbone (its scores vary with the prompt) and sst2 data."""
     from prompt_transfer.backbones import materialize
     from prompt_transfer.data import prepare_task_data
 
     root = tmp_path_factory.mktemp("tiny_tpt")
     raw = copy.deepcopy(raw)
-    raw["data_dir"] = str(shared_data)
+    raw["data_dir"] = str(task_data)
     raw["backbones"]["tiny-seq2seq"] = {
-        "source": {"tiny": {"corpus": [str(shared_data / "sst2" / "train.jsonl")]}},
+        "source": {"tiny": {"corpus": [str(task_data / "sst2" / "train.jsonl")], "extra_words": TINY_LABEL_WORDS}},
         "scorer": "seq2seq",
     }
     raw["study"] = {"backbones": ["tiny-seq2seq"], "tasks": ["sst2"]}
@@ -404,17 +404,17 @@ TPT_AGGREGATES = {("tpt_speedup", f"backbone={BACKBONE}"), ("tpt_curves", "")}
 
 
 @pytest.mark.workflow
-def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init(study, shared_data, tmp_path):
+def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init(study, task_data, tmp_path):
     work = tmp_path / "w"
     copy_workdir(study, work)
     before = {
         t: (work / f"results/prompts/{BACKBONE}/seed0/{t}.log.csv").stat().st_mtime_ns
         for t in ("sst2", "laptop", "mnli")
     }
-    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", data_dir=shared_data).stdout)
+    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", data_dir=task_data).stdout)
     assert planned == {tpt_job(s, t) for s, t in SAME_TYPE} | TPT_AGGREGATES
 
-    snakemake(work, "results/tpt_curves.pdf", data_dir=shared_data)
+    snakemake(work, "results/tpt_curves.pdf", data_dir=task_data)
     assert before == {t: (work / f"results/prompts/{BACKBONE}/seed0/{t}.log.csv").stat().st_mtime_ns for t in before}
     for source, target in SAME_TYPE:
         stem = work / f"results/tpt/{BACKBONE}/seed0/{source}__{target}"
@@ -430,16 +430,16 @@ def test_tpt_runs_exactly_the_same_type_pairs_and_never_retrains_the_random_init
     table = pd.read_csv(work / f"results/tpt/{BACKBONE}/speedup.csv")
     assert set(zip(table.source, table.target)) == SAME_TYPE and (table.pair == "same-type").all()
     assert (work / "results/tpt_curves.pdf").read_bytes()[:5] == b"%PDF-"
-    assert "Nothing to be done" in snakemake(work, "-n", "results/tpt_curves.pdf", data_dir=shared_data).stdout
+    assert "Nothing to be done" in snakemake(work, "-n", "results/tpt_curves.pdf", data_dir=task_data).stdout
 
     # a new threshold re-summarises; nothing is trained again
     change = overlay(work, "threshold.yaml", {"tpt": {"threshold": 0.5}})
-    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", configfiles=[change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", configfiles=[change], data_dir=task_data).stdout)
     assert planned == TPT_AGGREGATES
 
 
 @pytest.mark.workflow
-def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
+def test_an_explicit_list_with_a_projected_prompt(study, task_data, tmp_path):
     from prompt_transfer.prompts import save_prompt
 
     work = tmp_path / "w"
@@ -455,10 +455,10 @@ def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
         },
     ]
     change = overlay(work, "list.yaml", {"tpt": {"pairs": pairs}})
-    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", configfiles=[change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", configfiles=[change], data_dir=task_data).stdout)
     assert planned == {tpt_job("mnli", "sst2"), tpt_job("sst2@minilm.distance.sentiment", "sst2")} | TPT_AGGREGATES
 
-    snakemake(work, "results/tpt_curves.pdf", configfiles=[change], data_dir=shared_data)
+    snakemake(work, "results/tpt_curves.pdf", configfiles=[change], data_dir=task_data)
     metrics = json.loads(
         (work / f"results/tpt/{BACKBONE}/seed0/sst2@minilm.distance.sentiment__sst2.metrics.json").read_text()
     )
@@ -471,14 +471,14 @@ def test_an_explicit_list_with_a_projected_prompt(study, shared_data, tmp_path):
 
 
 @pytest.mark.workflow
-def test_top_k_pairs_come_from_the_zero_shot_matrix(study, shared_data, tmp_path):
+def test_top_k_pairs_come_from_the_zero_shot_matrix(study, task_data, tmp_path):
     work = tmp_path / "w"
     copy_workdir(study, work)
     change = overlay(work, "top.yaml", {"tpt": {"pairs": "top_k", "top_k": 1}})
-    snakemake(work, f"results/tpt/{BACKBONE}/top_k.csv", configfiles=[change], data_dir=shared_data)
+    snakemake(work, f"results/tpt/{BACKBONE}/top_k.csv", configfiles=[change], data_dir=task_data)
     chosen = pd.read_csv(work / f"results/tpt/{BACKBONE}/top_k.csv")
     matrix = pd.read_csv(work / f"results/transfer/{BACKBONE}/matrix.csv")
     expected = tpt.top_k_pairs(matrix, 1, ["sst2", "laptop", "mnli"])
     assert list(zip(chosen.source, chosen.target)) == [(p.source, p.target) for p in expected] and len(expected) == 3
-    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", configfiles=[change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(work, "-n", "results/tpt_curves.pdf", configfiles=[change], data_dir=task_data).stdout)
     assert planned == {tpt_job(p.source, p.target) for p in expected} | TPT_AGGREGATES

@@ -63,16 +63,16 @@ def test_every_job_ran_with_its_configured_threads(study):
         assert {json.loads(f.read_text())["runtime"]["threads"] for f in files} == {threads[kind]["threads"]}
 
 
-def test_a_second_run_does_nothing(study, shared_data):
-    out = snakemake(study, "-n", data_dir=shared_data).stdout
+def test_a_second_run_does_nothing(study, task_data):
+    out = snakemake(study, "-n", data_dir=task_data).stdout
     assert "Nothing to be done" in out, out
 
 
-def test_changing_one_tasks_training_reruns_its_prompt_and_pairs_only(study, shared_data, tmp_path):
+def test_changing_one_tasks_training_reruns_its_prompt_and_pairs_only(study, task_data, tmp_path):
     copy = tmp_path / "study"  # this test really runs the change; the others keep the original study
     copy_workdir(study, copy)
     change = overlay(copy, "lr.yaml", {"tasks": {"laptop": {"training": {"learning_rate": 0.02}}}})
-    planned = jobs(snakemake(copy, "-n", configfiles=[change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(copy, "-n", configfiles=[change], data_dir=task_data).stdout)
     expected = (
         {("train_prompt", f"backbone={BACKBONE}, seed=0, task=laptop")}
         | {pair("laptop", t) for t in TASKS}
@@ -80,14 +80,14 @@ def test_changing_one_tasks_training_reruns_its_prompt_and_pairs_only(study, sha
     )
     assert planned == expected
 
-    ran = jobs(snakemake(copy, configfiles=[change], data_dir=shared_data).stderr)
+    ran = jobs(snakemake(copy, configfiles=[change], data_dir=task_data).stderr)
     assert ran == expected
-    assert "Nothing to be done" in snakemake(copy, "-n", configfiles=[change], data_dir=shared_data).stdout
+    assert "Nothing to be done" in snakemake(copy, "-n", configfiles=[change], data_dir=task_data).stdout
 
 
-def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, shared_data, tmp_path):
+def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, task_data, tmp_path):
     change = overlay(tmp_path, "data.yaml", {"tasks": {"mnli": {"data": {"validation_size": 50}}}})
-    planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=task_data).stdout)
     expected = (
         {("prepare_data", "task=mnli"), ("train_prompt", f"backbone={BACKBONE}, seed=0, task=mnli")}
         | {pair("mnli", t) for t in TASKS}
@@ -98,9 +98,9 @@ def test_changing_one_tasks_data_reruns_everything_that_reads_it(study, shared_d
     assert planned == expected
 
 
-def test_adding_a_task_adds_only_its_jobs_and_pairs(study, shared_data, tmp_path):
+def test_adding_a_task_adds_only_its_jobs_and_pairs(study, task_data, tmp_path):
     change = overlay(tmp_path, "add.yaml", {"study": {"tasks": TASKS + ["qnli"]}})
-    planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(study, "-n", configfiles=[change], data_dir=task_data).stdout)
     expected = (
         {("prepare_data", "task=qnli"), ("train_prompt", f"backbone={BACKBONE}, seed=0, task=qnli")}
         | {pair("qnli", t) for t in TASKS + ["qnli"]}
@@ -120,13 +120,13 @@ def seed_jobs(seed, sources, targets, trained):
     }
 
 
-def test_adding_a_seed_runs_that_seeds_prompts_and_pairs_and_the_aggregates(study, shared_data, tmp_path):
+def test_adding_a_seed_runs_that_seeds_prompts_and_pairs_and_the_aggregates(study, task_data, tmp_path):
     copy = tmp_path / "study"  # really run: the multi-seed matrix and the next change start from it
     copy_workdir(study, copy)
     seeds = overlay(copy, "seeds.yaml", {"study": {"seeds": [0, 1]}})
-    planned = jobs(snakemake(copy, "-n", configfiles=[seeds], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(copy, "-n", configfiles=[seeds], data_dir=task_data).stdout)
     assert planned == seed_jobs(1, TASKS, TASKS, TASKS) | AGGREGATES  # baselines use no trained prompt
-    snakemake(copy, configfiles=[seeds], data_dir=shared_data)
+    snakemake(copy, configfiles=[seeds], data_dir=task_data)
     matrix = pd.read_csv(copy / f"results/transfer/{BACKBONE}/matrix.csv")
     by_seed = pd.read_csv(copy / f"results/transfer/{BACKBONE}/matrix_by_seed.csv")
     assert set(matrix[matrix.pair != "baseline"].seeds) == {2} and len(by_seed) == 2 * len(TASKS) ** 2
@@ -137,7 +137,7 @@ def test_adding_a_seed_runs_that_seeds_prompts_and_pairs_and_the_aggregates(stud
 
     # a task added to the two-seed study: its data, its prompt and pairs in both seeds
     added = overlay(copy, "add.yaml", {"study": {"seeds": [0, 1], "tasks": TASKS + ["qnli"]}})
-    planned = jobs(snakemake(copy, "-n", configfiles=[added], data_dir=shared_data).stdout)
+    planned = jobs(snakemake(copy, "-n", configfiles=[added], data_dir=task_data).stdout)
     new_pairs = {(s, "qnli") for s in TASKS + ["qnli"]} | {("qnli", t) for t in TASKS}
     expected = {("prepare_data", "task=qnli"), ("evaluate_baselines", f"backbone={BACKBONE}, target=qnli")}
     for seed in (0, 1):
@@ -162,27 +162,27 @@ def moved(study, tmp_path) -> tuple[Path, Path]:
     return project / "Snakefile", tmp_path / "study"
 
 
-def test_a_moved_project_reruns_nothing_and_its_results_name_no_path_of_the_machine(moved, study, shared_data):
+def test_a_moved_project_reruns_nothing_and_its_results_name_no_path_of_the_machine(moved, study, task_data):
     snakefile, copy = moved
-    assert "Nothing to be done" in snakemake(copy, "-n", data_dir=shared_data, snakefile=snakefile).stdout
-    machine_paths = [str(REPO), str(study), str(shared_data), str(Path.home())]
+    assert "Nothing to be done" in snakemake(copy, "-n", data_dir=task_data, snakefile=snakefile).stdout
+    machine_paths = [str(REPO), str(study), str(task_data), str(Path.home())]
     for path in (copy / "results").rglob("*"):
         if path.is_file() and path.suffix in {".json", ".csv", ".jsonl", ".tsv", ".log"}:
             text = path.read_text(errors="replace")
             assert not [p for p in machine_paths if p in text], path
 
 
-def dry_run_after_edit(snakefile: Path, study: Path, shared_data, module: str, old: str, new: str) -> set[tuple]:
+def dry_run_after_edit(snakefile: Path, study: Path, task_data, module: str, old: str, new: str) -> set[tuple]:
     source = snakefile.parent / "src/prompt_transfer" / module
     text = source.read_text()
     assert old in text
     source.write_text(text.replace(old, new, 1))
-    return jobs(snakemake(study, "-n", data_dir=shared_data, snakefile=snakefile).stdout)
+    return jobs(snakemake(study, "-n", data_dir=task_data, snakefile=snakefile).stdout)
 
 
-def test_a_change_to_the_scoring_code_reruns_training_evaluation_and_their_aggregates(moved, shared_data):
+def test_a_change_to_the_scoring_code_reruns_training_evaluation_and_their_aggregates(moved, task_data):
     planned = dry_run_after_edit(
-        *moved, shared_data, "scorers.py", "return self.scale * self.pooled", "return 2 * self.scale * self.pooled"
+        *moved, task_data, "scorers.py", "return self.scale * self.pooled", "return 2 * self.scale * self.pooled"
     )
     evaluations = {pair(s, t) for s in TASKS for t in TASKS}
     baselines = {("evaluate_baselines", f"backbone={BACKBONE}, target={t}") for t in TASKS}
@@ -190,23 +190,23 @@ def test_a_change_to_the_scoring_code_reruns_training_evaluation_and_their_aggre
     assert planned == trainings | evaluations | baselines | AGGREGATES
 
 
-def test_a_change_to_the_plotting_code_redraws_figures_only(moved, shared_data):
-    assert dry_run_after_edit(*moved, shared_data, "plots.py", "size + 2.5", "size + 3.0") == {
+def test_a_change_to_the_plotting_code_redraws_figures_only(moved, task_data):
+    assert dry_run_after_edit(*moved, task_data, "plots.py", "size + 2.5", "size + 3.0") == {
         ("heatmap", ""),
         ("all", ""),
     }
 
 
-def test_comments_and_docstrings_rerun_nothing(moved, shared_data):
-    planned = dry_run_after_edit(*moved, shared_data, "scorers.py", '"""', '"""Changed docs. ')
+def test_comments_and_docstrings_rerun_nothing(moved, task_data):
+    planned = dry_run_after_edit(*moved, task_data, "scorers.py", '"""', '"""Changed docs. ')
     assert planned == set()
-    planned = dry_run_after_edit(*moved, shared_data, "scorers.py", "\nclass ", "\n# a comment\nclass ")
+    planned = dry_run_after_edit(*moved, task_data, "scorers.py", "\nclass ", "\n# a comment\nclass ")
     assert planned == set()
 
 
-def test_another_familys_label_words_rerun_nothing(study, shared_data, tmp_path):
+def test_another_familys_label_words_rerun_nothing(study, task_data, tmp_path):
     change = overlay(tmp_path, "words.yaml", {"tasks": {"sst2": {"label_words": {"causal": ["bad", "good"]}}}})
-    assert "Nothing to be done" in snakemake(study, "-n", configfiles=[change], data_dir=shared_data).stdout
+    assert "Nothing to be done" in snakemake(study, "-n", configfiles=[change], data_dir=task_data).stdout
 
 
 @pytest.mark.parametrize(
@@ -224,8 +224,8 @@ def test_another_familys_label_words_rerun_nothing(study, shared_data, tmp_path)
         ),
     ],
 )
-def test_a_bad_config_fails_before_any_job(tmp_path, shared_data, config, message):
-    result = snakemake(tmp_path, configfiles=[overlay(tmp_path, "bad.yaml", config)], data_dir=shared_data, check=False)
+def test_a_bad_config_fails_before_any_job(tmp_path, task_data, config, message):
+    result = snakemake(tmp_path, configfiles=[overlay(tmp_path, "bad.yaml", config)], data_dir=task_data, check=False)
     assert result.returncode != 0
     assert message in result.stderr
     assert not (tmp_path / "results").exists()
@@ -238,9 +238,9 @@ def test_a_bad_config_fails_before_any_job(tmp_path, shared_data, config, messag
         ('{"text_a": "too big", "text_b": null, "label": 2}\n', "train.jsonl:3: label 2 is out of range for 2 labels"),
     ],
 )
-def test_a_bad_data_row_is_named_and_leaves_no_output(tmp_path, shared_data, line, message):
+def test_a_bad_data_row_is_named_and_leaves_no_output(tmp_path, task_data, line, message):
     data_dir = tmp_path / "data"
-    shutil.copytree(shared_data / "sst2", data_dir / "sst2")
+    shutil.copytree(task_data / "sst2", data_dir / "sst2")
     train = data_dir / "sst2" / "train.jsonl"
     rows = train.read_text().splitlines(keepends=True)
     train.write_text("".join(rows[:2] + [line] + rows[2:]))
@@ -250,9 +250,9 @@ def test_a_bad_data_row_is_named_and_leaves_no_output(tmp_path, shared_data, lin
     assert not list((tmp_path / "results/data/sst2").glob("*"))
 
 
-def test_an_mnli_row_without_text_b_is_named_and_leaves_no_output(tmp_path, shared_data):
+def test_an_mnli_row_without_text_b_is_named_and_leaves_no_output(tmp_path, task_data):
     data_dir = tmp_path / "data"
-    shutil.copytree(shared_data / "mnli", data_dir / "mnli")
+    shutil.copytree(task_data / "mnli", data_dir / "mnli")
     train = data_dir / "mnli" / "train.jsonl"
     rows = train.read_text().splitlines(keepends=True)
     train.write_text("".join(rows[:4] + ['{"text_a": "a premise", "label": 0}\n'] + rows[4:]))

@@ -97,6 +97,7 @@ def load_config(raw: dict) -> dict:
     """
     config = copy.deepcopy(dict(raw))
     validator = _validator_with_defaults()(schema())
+    _type_command_line_strings(config, validator)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = ["  {}: {}".format(*_describe(e)) for e in errors[:10]]
@@ -111,6 +112,29 @@ def load_config(raw: dict) -> dict:
             task.update(labels=[], label_words={})
     _cross_check(config)
     return config
+
+
+def _type_command_line_strings(config: dict, validator) -> None:
+    """Snakemake reads the values inside `--config key={...}` as strings ('study={"seeds": [0, 1]}'
+    gives seeds ['0', '1']): a string where the schema wants another type is read as the YAML
+    scalar it spells (0, 1.5, true, null) when that value fits the schema there."""
+    for _ in range(1000):  # one value per pass: setting one changes the errors of the others
+        for error in validator.iter_errors(config):
+            if not (isinstance(error.instance, str) and error.absolute_path):
+                continue
+            try:
+                value = yaml.safe_load(error.instance)
+            except yaml.YAMLError:
+                continue
+            if isinstance(value, (int, float, bool, type(None))) and not any(validator.descend(value, error.schema)):
+                *parents, key = error.absolute_path
+                container = config
+                for part in parents:
+                    container = container[part]
+                container[key] = value
+                break
+        else:
+            return
 
 
 def _cross_check(config: dict) -> None:
