@@ -13,6 +13,7 @@ import sys
 
 from prompt_transfer import (
     cross_model,
+    hub_access,
     layout,
     paper_comparison,
     prompt_sources,
@@ -60,6 +61,36 @@ PROJECTOR = CONFIG["projector"]
 TASK_SETS = PROJECTOR["task_sets"]
 CROSS_MODEL_TASKS = cross_model.eval_tasks(CONFIG)
 PROJECTOR_PAIRS = [f"{p['source']}__{p['target']}" for p in PROJECTOR["pairs"]]
+# What target `download` fetches: the data of every task and every backbone the study reads.
+PROJECTOR_TASKS = (
+    [t for tasks in TASK_SETS.values() for t in tasks] if PROJECTOR["pairs"] else []
+)
+DOWNLOAD_TASKS = sorted(
+    set(TASKS)
+    | set(CROSS_MODEL_TASKS if PROJECTOR["pairs"] else [])
+    | set(PROJECTOR_TASKS)
+)
+DOWNLOAD_BACKBONES = sorted(
+    set(BACKBONES) | {b for p in PROJECTOR["pairs"] for b in p.values()}
+)
+# The rules that may download (prepare_data, materialize_backbone, import_prompt) run where
+# Snakemake runs, since many clusters' compute nodes cannot reach the internet; config
+# downloads_on_nodes sends them to the nodes instead.
+DOWNLOADS_LOCAL = not CONFIG["downloads_on_nodes"]
+
+
+onstart:
+    # Before any job, once: can the planned jobs that download reach the HF hub?
+    try:
+        hub_access.check(
+            CONFIG,
+            [
+                (job.rule.name, dict(job.wildcards_dict))
+                for job in workflow.dag.needrun_jobs()
+            ],
+        )
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
 
 
 def alternation(names):

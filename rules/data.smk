@@ -9,6 +9,7 @@ rule prepare_data:
         log_of("prepare_data", "{task}"),
     benchmark:
         benchmark_of("prepare_data", "{task}")
+    localrule: DOWNLOADS_LOCAL
     conda:
         CONDA_ENV
     threads: 1
@@ -22,3 +23,17 @@ rule prepare_data:
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/prepare_data.py"'
         " --job {params.job:q} --out-dir {params.out_dir} --log-file {log}"
+
+
+rule download:
+    """Every task's data and every backbone the study reads, prepared where Snakemake runs: on
+    a cluster, run `snakemake --cores 1 download` on a login node, then submit the rest.
+    """
+    input:
+        expand(layout.DATA_META, task=DOWNLOAD_TASKS),
+        expand(
+            layout.MODEL,
+            models_dir=CONFIG["models_dir"],
+            backbone=DOWNLOAD_BACKBONES,
+        ),
+    localrule: True

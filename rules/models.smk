@@ -8,6 +8,7 @@ rule materialize_backbone:
         log_of("materialize_backbone", "{backbone}"),
     benchmark:
         benchmark_of("materialize_backbone", "{backbone}")
+    localrule: DOWNLOADS_LOCAL
     conda:
         CONDA_ENV
     threads: 1

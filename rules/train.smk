@@ -55,6 +55,7 @@ rule import_prompt:
         benchmark_of("import_prompt", "{backbone}/seed{seed}/{task}")
     wildcard_constraints:
         backbone=only(IMPORTED),
+    localrule: DOWNLOADS_LOCAL
     conda:
         CONDA_ENV
     threads: 1
