@@ -1,7 +1,7 @@
 """Transferability of prompt tuning (Su et al., NAACL 2022) as a Snakemake workflow.
 
     snakemake --cores 8 results/heatmap.pdf                        # tasks and models from the HF hub
-    snakemake --cores 8 results/heatmap.pdf --config data_dir=../shared/data   # local task data
+    snakemake --cores 8 results/heatmap.pdf --config data_dir=tests/data/sample  # local task data
 
 See README.md for the stages and every result path.
 """

@@ -3,7 +3,7 @@ cache (generation.generate_texts, what evaluation jobs run) against a naive loop
 example at a time and recomputes the whole sequence at every step (generation.naive_generate),
 with a prompt in front, and whether both write the same outputs.
 
-    python benchmarks/generation_speed.py --data-dir ../shared/data --backbone smollm2 --task nq_open
+    python benchmarks/generation_speed.py --data-dir tests/data/sample --backbone smollm2 --task nq_open
 
 Rows: the cached decoder at --batch-size, the cached decoder one example at a time (the cache
 alone), and the naive loop. The backbone is materialised under --models-dir when missing.
@@ -31,7 +31,7 @@ from prompt_transfer.session import Session  # noqa: E402
 
 def arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", required=True, help="task folders in the format of ../shared/data")
+    parser.add_argument("--data-dir", required=True, help="task folders in the format of docs/offline-data.md")
     parser.add_argument("--backbone", default="smollm2")
     parser.add_argument("--task", default="nq_open")
     parser.add_argument("--examples", type=int, default=32, help="first N validation rows")

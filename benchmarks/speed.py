@@ -1,6 +1,6 @@
 """Speed of prompt tuning and evaluation on this machine, against the hardware and against PEFT.
 
-    python benchmarks/speed.py --data-dir ../shared/data                  # all sections, MiniLM
+    python benchmarks/speed.py --data-dir tests/data/sample              # all sections, MiniLM
     python benchmarks/speed.py --backbones minilm smollm2 --sections peak step
 
 Sections (all printed as tables; --json also writes them):
@@ -354,7 +354,11 @@ def main():
         default=["peak", "step", "real", "fixed"],
         choices=["peak", "step", "real", "fixed", "precision"],
     )
-    p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    p.add_argument(
+        "--data-dir",
+        default=str(REPO / "tests" / "data" / "sample"),
+        help="task folders in the format of docs/offline-data.md (default: the sample in the repository)",
+    )
     p.add_argument("--study-dir", default=str(REPO), help="a finished study, for the 'fixed' and 'precision' sections")
     p.add_argument("--precision-tasks", nargs="+", default=["sst2", "mnli"], help="tasks of the 'precision' section")
     p.add_argument(

@@ -1,7 +1,7 @@
 """Prompts to take away: every trained prompt as an HF PEFT prompt-tuning adapter, and the
 prompt bank (one JSON file of provenance per prompt, and an index the report shows).
 
-    snakemake --cores 2 results/bank/index.csv --config data_dir=../shared/data
+    snakemake --cores 2 results/bank/index.csv --config data_dir=tests/data/sample
 
 The adapters load with `PeftModel.from_pretrained(base, folder)`; prompt_transfer.json beside
 them holds what PEFT has no field for (template, label words, scorer, training metadata).

@@ -1,7 +1,7 @@
 """Cross-model transfer: projectors map a source backbone's prompts into a target backbone's
 prompt space, and the projected prompts are scored zero-shot on the target.
 
-    snakemake --cores 2 results/cross_model.pdf --config data_dir=../shared/data
+    snakemake --cores 2 results/cross_model.pdf --config data_dir=tests/data/sample
 
 One projector per (pair, objective, task set) of config `projector`
 (src/prompt_transfer/projector.py). Projected prompts are prompt files of the target backbone

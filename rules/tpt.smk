@@ -1,7 +1,7 @@
 """Transferable prompt tuning (initialisation transfer): the target task's prompt trained from a
 source prompt, compared with the target's ordinary (random-init) run.
 
-    snakemake --cores 2 results/tpt_curves.pdf --config data_dir=../shared/data
+    snakemake --cores 2 results/tpt_curves.pdf --config data_dir=tests/data/sample
 
 Pairs come from config `tpt.pairs` (src/prompt_transfer/tpt.py). Every mode except top_k is
 known when the DAG is built; top_k reads the zero-shot matrix through the checkpoint tpt_top_k.

@@ -1,7 +1,7 @@
 """A real single-node SLURM cluster on this machine, for integration tests.
 
 Debian's slurm-wlm (slurmctld, slurmd, slurm-client) and munge, set up as in
-../shared/docs/local-slurm.md: partitions `cpu` (default) and `gpu` (two fake GPU devices), no
+docs/local-slurm.md: partitions `cpu` (default) and `gpu` (two fake GPU devices), no
 accounting database. The daemons run in the foreground as children of the test process, so
 they are stopped by PID. State, logs, the munge key and socket live in a private folder; only
 the configuration is written to /etc/slurm, because jobs call `srun` inside their allocation and

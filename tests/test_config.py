@@ -98,7 +98,7 @@ def test_every_study_file_layers_into_a_valid_config(raw, study):
     # --configfile merges a study file into config.yaml key by key, as update_config does.
     layered = copy.deepcopy(raw)
     update_config(layered, yaml.safe_load((REPO / "studies" / study).read_text()))
-    layered["data_dir"] = "../shared/data"
+    layered["data_dir"] = "task-data"
     load_config(layered)
 
 

