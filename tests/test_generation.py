@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from conftest import REPO, overlay, read_rows, snakemake
+from conftest import REPO, TINY_LABEL_WORDS, overlay, read_rows, snakemake
 from prompt_transfer import metrics
 from prompt_transfer.config import load_config
 from prompt_transfer.data import read_local_split
@@ -220,7 +220,13 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, ta
         "tasks": {"nq_open": {"training": {"max_length": 32}, "generation": {"metric": "f1", "max_new_tokens": 4}}},
         "backbones": {
             "tiny-causal": {
-                "source": {"tiny": {"corpus": ["sst2/train.jsonl", "nq_open/train.jsonl"], "vocab_words": 3000}},
+                "source": {
+                    "tiny": {
+                        "corpus": ["sst2/train.jsonl", "nq_open/train.jsonl"],
+                        "vocab_words": 3000,
+                        "extra_words": TINY_LABEL_WORDS,
+                    }
+                },
                 "scorer": "causal",
             }
         },

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import BACKBONE, REPO, copy_workdir, jobs, overlay, snakemake
+from conftest import BACKBONE, REPO, TINY_LABEL_WORDS, copy_workdir, jobs, overlay, snakemake
 
 from prompt_transfer import tpt, training
 from prompt_transfer import specs
