@@ -190,3 +190,88 @@ def test_an_offline_copy_at_another_commit_than_the_pin_is_refused(monkeypatch, 
     monkeypatch.setattr(datasets, "load_dataset_builder", cached_elsewhere)
     with pytest.raises(DataError, match=r"cached copy is at commit d1d1.*not the pinned revision f402b368"):
         prepare("ethics_deontology", tmp_path / "out")
+
+
+def fill_hub_cache(cache: Path, repo_id: str, commit: str, family: str) -> None:
+    """A tiny random model in the HF cache's layout (models--owner--name/refs, snapshots/<commit>),
+    as a machine that downloaded it once leaves it."""
+    from prompt_transfer.backbones import build_tiny_model, build_tiny_tokenizer
+
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / commit
+    tokenizer = build_tiny_tokenizer(["good", "bad", "movie"], family)
+    build_tiny_model(family, len(tokenizer)).save_pretrained(snapshot)
+    tokenizer.save_pretrained(snapshot)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+
+
+def run_offline(code: str, hf_home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env["PYTHONPATH"] = str(REPO / "src")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_hub_backbone_materialises_from_a_prefilled_cache_with_the_hub_off(tmp_path):
+    commit = "be" * 20
+    fill_hub_cache(tmp_path / "hf" / "hub", "someone/tiny-bert", commit, "mlm")
+    code = f"""
+from prompt_transfer import backbones, specs
+for name, revision in (("main", None), ("pinned", "{commit}")):
+    spec = specs.Backbone(name, "mlm", {{"hub": "someone/tiny-bert"}}, revision=revision)
+    backbones.materialize(spec, "{tmp_path}/models/" + name)
+"""
+    done = run_offline(code, tmp_path / "hf")
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("main", "pinned"):
+        manifest = read_json(tmp_path / "models" / name / "model.json")
+        assert manifest["commit"] == commit and manifest["path"] == "hf"
+        assert manifest["revision"] == (commit if name == "pinned" else None)
+        folder = tmp_path / "models" / name / "hf"
+        assert not any(p.is_symlink() for p in folder.iterdir())  # a copy, not links into the cache
+    from prompt_transfer.backbones import load_backbone
+
+    model, tokenizer = load_backbone(tmp_path / "models" / "pinned" / "model.json", "mlm")
+    assert model.config.model_type == "bert" and tokenizer.mask_token == "[MASK]"
+
+
+def test_a_pinned_backbone_absent_from_the_cache_is_refused_offline(tmp_path):
+    fill_hub_cache(tmp_path / "hf" / "hub", "someone/tiny-bert", "be" * 20, "mlm")
+    code = f"""
+from prompt_transfer import backbones, specs
+spec = specs.Backbone("b", "mlm", {{"hub": "someone/tiny-bert"}}, revision="{"ef" * 20}")
+backbones.materialize(spec, "{tmp_path}/models/b")
+"""
+    done = run_offline(code, tmp_path / "hf")
+    assert done.returncode != 0 and "someone/tiny-bert" in done.stderr
+    assert not (tmp_path / "models" / "b" / "model.json").exists()
+
+
+def test_a_prefilled_datasets_cache_gives_the_same_data_with_the_hub_off(hub_copies, tmp_path):
+    """The datasets cache a machine with hub access leaves (HF_HOME/datasets/<owner>___<name>/
+    <config>/<version>/<commit>), here filled from the copy: the task prepares offline from it,
+    rows and commit as from the hub."""
+    import datasets
+
+    online = prepare("sst2", tmp_path / "online")
+    cache = tmp_path / "hf" / "datasets"
+    builder = datasets.load.load_dataset_builder(str(copy_of("nyu-mll/glue", None)), "sst2", cache_dir=str(cache))
+    builder.download_and_prepare()
+    (hash_dir,) = [d for d in (cache / "glue" / "sst2").glob("*/*") if d.is_dir()]
+    hash_dir.rename(hash_dir.parent / COPY_COMMIT)  # a hub download's folder is named by its commit
+    (cache / "glue").rename(cache / "nyu-mll___glue")
+    code = f"""
+import dataclasses, json, yaml
+from prompt_transfer import data, specs
+from prompt_transfer.config import load_config
+config = load_config(yaml.safe_load(open("{REPO / "config.yaml"}")))
+sampling = specs.Sampling(train_size=None, dev_size=1, validation_size=None, seed=0)
+job = dataclasses.replace(specs.data_job(config, "sst2"), sampling=sampling)
+print(json.dumps(data.prepare_task_data(job, "{tmp_path / "offline"}")))
+"""
+    done = run_offline(code, tmp_path / "hf")
+    assert done.returncode == 0, done.stderr[-2000:]
+    offline = json.loads(done.stdout.strip().splitlines()[-1])
+    assert offline["source"]["commit"] == online["source"]["commit"] == COPY_COMMIT
+    for split in ("train", "dev", "validation"):
+        assert data.read_split(tmp_path / "offline", split) == data.read_split(tmp_path / "online", split)
