@@ -275,3 +275,29 @@ print(json.dumps(data.prepare_task_data(job, "{tmp_path / "offline"}")))
     assert offline["source"]["commit"] == online["source"]["commit"] == COPY_COMMIT
     for split in ("train", "dev", "validation"):
         assert data.read_split(tmp_path / "offline", split) == data.read_split(tmp_path / "online", split)
+
+
+def test_the_prompt_bank_index_shows_the_hub_commits(tmp_path):
+    """A bank entry's data and backbone commits reach the report's prompt-bank table."""
+    from prompt_transfer import bank
+
+    entry = {
+        "backbone": "roberta-base",
+        "task": "sst2",
+        "prompt": {"seed": 0, "shape": [100, 768], "peft_adapter": "a"},
+        "metrics": {
+            "dev": {"accuracy": 0.9, "best_step": 5},
+            "validation": {"accuracy": 0.9, "no_prompt_accuracy": 0.5},
+        },
+        "run": {"steps_run": 5, "job_wall_seconds": 1.0},
+        "environment": {"hardware": {"gpu": None, "cpu": "c"}, "runtime": {"device": "cpu", "precision": "fp32"}},
+        "data": {"source": {"kind": "hub", "path": "nyu-mll/glue", "commit": COPY_COMMIT}},
+        "backbone_source": {"source": {"hub": "FacebookAI/roberta-base"}, "commit": "be" * 20},
+    }
+    entry["environment"]["code_version"] = "v"
+    (tmp_path / "e.json").write_text(json.dumps(entry))
+    bank.bank_index([tmp_path / "e.json"], tmp_path / "index.csv")
+    import pandas as pd
+
+    row = pd.read_csv(tmp_path / "index.csv").iloc[0]
+    assert (row["data_commit"], row["backbone_commit"]) == (COPY_COMMIT, "be" * 20)
