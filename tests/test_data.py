@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import types
 
 import pytest
 import yaml
@@ -110,7 +111,9 @@ def test_a_bad_row_leaves_no_output(tmp_path):
 
 
 class FakeHub:
-    """Stands in for datasets.load_dataset with HF-shaped splits."""
+    """Stands in for datasets.load_dataset_builder with HF-shaped splits, at commit COMMIT."""
+
+    COMMIT = "ab" * 20
 
     def __init__(self, splits, label_feature):
         import datasets
@@ -125,9 +128,17 @@ class FakeHub:
             for name, rows in splits.items()
         }
         self.calls = []
+        self.hash = self.COMMIT
+        self.info = types.SimpleNamespace(splits=self.splits)
 
-    def __call__(self, path, name=None, split=None, revision=None):
-        self.calls.append((path, name, split) + ((revision,) if revision else ()))
+    def __call__(self, path, name=None, revision=None, data_files=None):
+        self.calls.append((path, name) + ((revision,) if revision else ()))
+        return self
+
+    def download_and_prepare(self):
+        pass
+
+    def as_dataset(self, split):
         return self.splits[split]
 
 
@@ -142,7 +153,7 @@ def test_hub_classlabel_names_map_onto_registry_labels(monkeypatch, task_data):
     ]
     hub_rows.append({"premise": "p", "hypothesis": "h", "label": -1})
     fake = FakeHub({"train": hub_rows, "validation": hub_rows}, datasets.ClassLabel(names=names))
-    monkeypatch.setattr(datasets, "load_dataset", fake)
+    monkeypatch.setattr(datasets, "load_dataset_builder", fake)
     hub = {
         "path": "stanfordnlp/snli",
         "name": None,
@@ -152,9 +163,9 @@ def test_hub_classlabel_names_map_onto_registry_labels(monkeypatch, task_data):
         "label": "label",
         "label_names": None,
     }
-    rows = data.load_hub(hub, names)
+    rows, _ = data.load_hub(hub, names)
     assert rows["validation"] == local["validation"][:30]
-    assert fake.calls[0] == ("stanfordnlp/snli", None, "train")
+    assert fake.calls == [("stanfordnlp/snli", None)]
 
 
 def test_hub_string_labels_and_reordered_names(monkeypatch):
@@ -164,7 +175,9 @@ def test_hub_string_labels_and_reordered_names(monkeypatch):
         {"text": "great", "span": "screen", "label": "positive"},
         {"text": "meh", "span": "keys", "label": "conflict"},
     ]
-    monkeypatch.setattr(datasets, "load_dataset", FakeHub({"train": rows, "test": rows}, datasets.Value("string")))
+    monkeypatch.setattr(
+        datasets, "load_dataset_builder", FakeHub({"train": rows, "test": rows}, datasets.Value("string"))
+    )
     hub = {
         "path": "x",
         "name": None,
@@ -174,20 +187,22 @@ def test_hub_string_labels_and_reordered_names(monkeypatch):
         "label": "label",
         "label_names": None,
     }
-    out = data.load_hub(hub, ["negative", "neutral", "positive", "conflict"])
+    out, _ = data.load_hub(hub, ["negative", "neutral", "positive", "conflict"])
     assert [r["label"] for r in out["validation"]] == [2, 3]
     assert out["train"][0] == {"text_a": "great", "text_b": "screen", "label": 2}
 
     # integer labels whose hub order differs from ours are matched by name
     rows = [{"text": "a", "label": 0}, {"text": "b", "label": 1}]
-    monkeypatch.setattr(datasets, "load_dataset", FakeHub({"train": rows, "validation": rows}, datasets.Value("int64")))
+    monkeypatch.setattr(
+        datasets, "load_dataset_builder", FakeHub({"train": rows, "validation": rows}, datasets.Value("int64"))
+    )
     hub = {
         **hub,
         "text_b": None,
         "splits": {"train": "train", "validation": "validation"},
         "label_names": ["reasonable", "unreasonable"],
     }
-    out = data.load_hub(hub, ["unreasonable", "reasonable"])
+    out, _ = data.load_hub(hub, ["unreasonable", "reasonable"])
     assert [r["label"] for r in out["train"]] == [1, 0]
 
 
@@ -196,7 +211,7 @@ def test_hub_label_outside_the_registry_is_named(monkeypatch):
 
     rows = [{"text": "a", "label": "sarcastic"}]
     monkeypatch.setattr(
-        datasets, "load_dataset", FakeHub({"train": rows, "validation": rows}, datasets.Value("string"))
+        datasets, "load_dataset_builder", FakeHub({"train": rows, "validation": rows}, datasets.Value("string"))
     )
     hub = {
         "path": "x",
@@ -256,7 +271,9 @@ def test_a_hub_row_of_a_pair_task_without_text_b_is_named(monkeypatch):
     import datasets
 
     rows = [{"premise": "p", "hypothesis": "h", "label": 0}, {"premise": "p", "hypothesis": "", "label": 1}]
-    monkeypatch.setattr(datasets, "load_dataset", FakeHub({"train": rows, "validation": rows}, datasets.Value("int64")))
+    monkeypatch.setattr(
+        datasets, "load_dataset_builder", FakeHub({"train": rows, "validation": rows}, datasets.Value("int64"))
+    )
     hub = {
         "path": "nyu-mll/glue",
         "name": "mnli",
@@ -274,17 +291,17 @@ def test_a_hub_row_of_a_pair_task_without_text_b_is_named(monkeypatch):
 def test_an_unreachable_hub_names_the_task_and_the_way_out(monkeypatch, tmp_path):
     import datasets
 
-    def offline(path, name=None, split=None):
+    def offline(path, name=None, revision=None, data_files=None):
         raise ConnectionError(f"Couldn't reach '{path}' on the Hub (LocalEntryNotFoundError)")
 
-    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.setattr(datasets, "load_dataset_builder", offline)
     hub = {"path": "cardiffnlp/tweet_eval", "name": "sentiment", "splits": {"train": "train"}}
     hub |= {"text_a": "text", "text_b": None, "label": "label", "label_names": None}
     job = DataJob(
         "tweeteval_sentiment", "sentiment", ["negative", "neutral", "positive"], Sampling(**SETTINGS), None, hub
     )
     expected = (
-        r"^task tweeteval_sentiment: cardiffnlp/tweet_eval\[sentiment\]:train: cannot load it from the HF hub "
+        r"^task tweeteval_sentiment: cardiffnlp/tweet_eval\[sentiment\]: cannot load it from the HF hub "
         r"\(Couldn't reach .*\); without hub access, give the task data in a folder: --config data_dir=<folder>"
     )
     with pytest.raises(DataError, match=expected):
@@ -298,13 +315,10 @@ def test_hub_revision_is_passed_and_null_sizes_keep_whole_splits(monkeypatch):
 
     rows = [{"text": f"t{i}", "label": i % 2} for i in range(50)]
     fake = FakeHub({"train": rows, "validation": rows[:7]}, datasets.ClassLabel(names=["NEG", "POS"]))
-    monkeypatch.setattr(datasets, "load_dataset", fake)
+    monkeypatch.setattr(datasets, "load_dataset_builder", fake)
     hub = {"path": "m", "name": None, "revision": "refs/convert/parquet", "text_a": "text", "text_b": None,
            "label": "label", "label_names": None, "splits": {"train": "train", "validation": "validation"}}  # fmt: skip
-    loaded = data.load_hub(hub, ["NEG", "POS"])
-    assert fake.calls == [
-        ("m", None, "train", "refs/convert/parquet"),
-        ("m", None, "validation", "refs/convert/parquet"),
-    ]
+    loaded, _ = data.load_hub(hub, ["NEG", "POS"])
+    assert fake.calls == [("m", None, "refs/convert/parquet")]  # one builder for both splits
     out = data.sample_splits(loaded, {"train_size": None, "dev_size": 5, "validation_size": None, "seed": 0})
     assert (len(out["train"]), len(out["dev"]), len(out["validation"])) == (45, 5, 7)

@@ -254,26 +254,10 @@ def materialize(spec: Backbone, out_dir: str | Path, corpus: list[str] | None = 
             )
         folder = recipe(out)
     elif kind == "hub":
-        from huggingface_hub import snapshot_download
-
-        folder = out / "hf"
-        snapshot_download(
-            value,
-            local_dir=folder,
-            allow_patterns=[
-                "*.json",
-                "*.safetensors",
-                "*.txt",
-                "*.model",
-                "tokenizer*",
-                "spiece*",
-                "merges*",
-                "vocab*",
-            ],
-        )
+        folder, commit = _hub_snapshot(value, spec.revision, out / "hf")
         if not list(folder.glob("*.safetensors")):
             # Old checkpoints ship only pickles: load them once (transformers uses weights_only) and re-save.
-            _resave_as_safetensors(value, spec.scorer, folder)
+            _resave_as_safetensors(value, commit, spec.scorer, folder)
     elif kind == "tiny":
         folder = build_tiny_backbone(spec.scorer, out, corpus or value["corpus"], value)
     else:
@@ -283,16 +267,38 @@ def materialize(spec: Backbone, out_dir: str | Path, corpus: list[str] | None = 
     # installed package) by its absolute path.
     path = folder.relative_to(out) if folder.is_relative_to(out) else folder
     manifest = {"name": spec.name, "source": spec.source, "scorer": spec.scorer, "path": str(path)}
+    if kind == "hub":
+        manifest |= {"revision": spec.revision, "commit": commit}
     if spec.licence:
         manifest["licence"] = spec.licence
     write_json(out / "model.json", manifest)
     return manifest
 
 
-def _resave_as_safetensors(model_id: str, family: str, folder: Path) -> None:
+HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*", "spiece*", "merges*", "vocab*"]
+
+
+def _hub_snapshot(model_id: str, revision: str | None, folder: Path) -> tuple[Path, str]:
+    """A hub model's files at `revision` copied into `folder`, and the commit they come from.
+
+    The download goes through the HF cache (not a local_dir), so that a pre-filled cache serves
+    it with the hub switched off (HF_HUB_OFFLINE=1, docs/hub.md); the cache names each snapshot
+    folder by its commit.
+    """
+    from huggingface_hub import snapshot_download
+
+    snapshot = Path(snapshot_download(model_id, revision=revision, allow_patterns=HUB_FILES))
+    commit = snapshot.name
+    if revision and len(revision) == 40 and commit != revision:
+        raise ValueError(f"{model_id}: the snapshot is at commit {commit}, not the pinned revision {revision}")
+    shutil.copytree(snapshot, folder)  # the cache's links become files: the models folder stands alone
+    return folder, commit
+
+
+def _resave_as_safetensors(model_id: str, commit: str, family: str, folder: Path) -> None:
     import transformers
 
-    model = getattr(transformers, MODEL_CLASSES[family]).from_pretrained(model_id)
+    model = getattr(transformers, MODEL_CLASSES[family]).from_pretrained(model_id, revision=commit)
     model.save_pretrained(folder)
 
 

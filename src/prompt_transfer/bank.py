@@ -73,6 +73,8 @@ def bank_entry(
             "scorer": train.backbone.scorer,
             "dtype": train.backbone.dtype,
             "licence": manifest_.get("licence"),
+            # hub backbones: the revision asked for and the commit downloaded
+            **{key: manifest_[key] for key in ("revision", "commit") if key in manifest_},
         },
         "data": data_provenance(data_dir),
         "settings": job.to_dict(),
@@ -112,8 +114,8 @@ def bank_entry(
 
 INDEX_COLUMNS = [
     "backbone", "task", "seed", "prompt_length", "dev_accuracy", "validation_accuracy", "no_prompt_accuracy",
-    "steps_run", "best_step", "job_wall_seconds", "device", "precision", "hardware", "code_version", "entry",
-    "peft_adapter",
+    "steps_run", "best_step", "job_wall_seconds", "device", "precision", "hardware", "code_version",
+    "data_commit", "backbone_commit", "entry", "peft_adapter",
 ]  # fmt: skip
 
 
@@ -135,6 +137,9 @@ def index_row(path) -> dict:
         "precision": entry["environment"]["runtime"]["precision"],
         "hardware": hardware["gpu"] or hardware["cpu"],
         "code_version": entry["environment"]["code_version"],
+        # The hub commits the prompt was computed on (empty for local data and non-hub backbones).
+        "data_commit": entry["data"]["source"].get("commit"),
+        "backbone_commit": entry["backbone_source"].get("commit"),
         "entry": str(path),
         "peft_adapter": entry["prompt"]["peft_adapter"],
     }

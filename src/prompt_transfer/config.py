@@ -146,6 +146,9 @@ def _cross_check(config: dict) -> None:
     for name in config["study"]["backbones"]:
         if name not in backbones:
             problems.append(f"study.backbones: unknown backbone {name!r} (known: {', '.join(sorted(backbones))})")
+    for name, entry in backbones.items():
+        if entry.get("revision") and "hub" not in entry["source"]:
+            problems.append(f"backbones.{name}.revision: only a hub source has revisions")
     families = {backbones[b]["scorer"] for b in config["study"]["backbones"] if b in backbones}
     for name in config["study"]["tasks"]:
         task = tasks.get(name)
@@ -167,6 +170,8 @@ def _cross_check(config: dict) -> None:
                 )
         if task["pair"] and "hub" in task and task["hub"]["text_b"] is None:
             problems.append(f"tasks.{name}.pair: a pair task needs the hub source's text_b column")
+        if "hub" in task and task["hub"].get("data_files") and task["hub"]["name"] is not None:
+            problems.append(f"tasks.{name}.hub: data_files name the source's files, so name must be null")
         if config["data_dir"] is None and "hub" not in task:
             problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
     if problems:

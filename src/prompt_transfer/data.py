@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 from .io import file_sha256, read_json, write_json, write_jsonl
@@ -140,17 +141,43 @@ def _hub_label_index(value, hub_names: list[str] | None, labels: list[str], wher
     return labels.index(name)
 
 
-def _load_hub_split(datasets, hub: dict, split: str):
-    """One split from the hub; a failure to reach or find it is the user's to fix, in one line."""
+def _hub_where(hub: dict) -> str:
+    return f"{hub['path']}[{hub['name']}]"
+
+
+def _hub_builder(datasets, hub: dict):
+    """The hub source's dataset builder, prepared: downloaded at the revision asked for, or read
+    from the datasets cache when the hub is switched off (HF_HUB_OFFLINE=1). A failure to reach,
+    find or read it is the user's to fix, in one line."""
     try:
-        if hub.get("revision"):  # e.g. the hub's parquet export of a script dataset
-            return datasets.load_dataset(hub["path"], hub["name"], split=split, revision=hub["revision"])
-        return datasets.load_dataset(hub["path"], hub["name"], split=split)
-    except OSError as e:  # ConnectionError, DatasetNotFoundError, HTTP errors
+        builder = datasets.load_dataset_builder(
+            hub["path"], hub["name"], revision=hub.get("revision"), data_files=hub.get("data_files")
+        )
+        builder.download_and_prepare()
+    except (OSError, RuntimeError, ValueError) as e:
+        # OSError: ConnectionError, DatasetNotFoundError, HTTP errors; RuntimeError: a loading
+        # script (datasets 4+ runs none); ValueError: a config name the repository does not have.
         raise DataError(
-            f"{hub['path']}[{hub['name']}]:{split}: cannot load it from the HF hub ({e}); "
+            f"{_hub_where(hub)}: cannot load it from the HF hub ({e}); "
             "without hub access, give the task data in a folder: --config data_dir=<folder> (README, Offline use)"
         ) from None
+    pinned = hub.get("revision")
+    if pinned and re.fullmatch(r"[0-9a-f]{40}", pinned) and builder.hash != pinned:
+        # Offline, datasets reads its latest cached copy whatever the revision asked for.
+        raise DataError(
+            f"{_hub_where(hub)}: the cached copy is at commit {builder.hash}, not the pinned revision {pinned} "
+            "(fill the cache at that revision, docs/hub.md)"
+        )
+    return builder
+
+
+def _hub_split(builder, hub: dict, split: str):
+    if split not in (builder.info.splits or {}):
+        raise DataError(
+            f"{_hub_where(hub)}: no split {split!r} (the source has {sorted(builder.info.splits or {})}); "
+            "map ours onto one of them under hub.splits"
+        )
+    return builder.as_dataset(split=split)
 
 
 def _hub_field(example: dict, column: str):
@@ -171,19 +198,20 @@ def _hub_generation_row(example: dict, hub: dict) -> dict:
 
 def load_hub(
     hub: dict, labels: list[str], pair_task: str | None = None, generation: bool = False
-) -> dict[str, list[dict]]:
+) -> tuple[dict[str, list[dict]], str]:
     """Train and validation rows of a task from the HF hub, mapped to the registry's labels
     (pair_task: as in _check_row; generation: rows with target and answers from the hub's
-    `answers` and `target` columns)."""
+    `answers` and `target` columns), and the commit they were read at."""
     import datasets
 
+    builder = _hub_builder(datasets, hub)
     out = {}
     for split in ("train", "validation"):
         hub_split = hub["splits"][split]
-        ds = _load_hub_split(datasets, hub, hub_split)
+        ds = _hub_split(builder, hub, hub_split)
         feature = ds.features.get(hub["label"])
         hub_names = hub["label_names"] or getattr(feature, "names", None)
-        where = f"{hub['path']}[{hub['name']}]:{hub_split}"
+        where = f"{_hub_where(hub)}:{hub_split}"
         rows = []
         for i, ex in enumerate(ds):
             if generation:
@@ -198,7 +226,7 @@ def load_hub(
         if not rows:
             raise DataError(f"{where}: the split is empty")
         out[split] = rows
-    return out
+    return out, builder.hash
 
 
 def sample_splits(rows: dict[str, list[dict]], settings: dict) -> dict[str, list[dict]]:
@@ -235,12 +263,14 @@ def prepare_task_data(job: DataJob, out_dir: str | Path) -> dict:
         source = {"kind": "local", "folder": folder, "sha256": files}
     else:
         try:
-            rows = load_hub(job.hub, job.labels, pair_task, bool(job.generation))
+            rows, commit = load_hub(job.hub, job.labels, pair_task, bool(job.generation))
         except DataError as e:
             raise DataError(f"task {job.task}: {e}") from None
         source = {
             "kind": "hub",
-            **{k: job.hub.get(k) for k in ("path", "name", "splits", "revision") if job.hub.get(k)},
+            **{k: job.hub.get(k) for k in ("path", "name", "splits", "revision", "data_files") if job.hub.get(k)},
+            # What was read: the commit a branch, tag or the main branch resolved to.
+            "commit": commit,
         }
     sampling = job.sampling.to_dict()
     splits = sample_splits(rows, sampling)

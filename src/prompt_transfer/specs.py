@@ -93,6 +93,7 @@ class Backbone(Spec):
     dtype: str = "float32"
     scorer_options: dict = field(default_factory=dict)
     licence: str | None = None
+    revision: str | None = None  # hub sources: the branch, tag or commit to download
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,13 @@ def backbone(config: dict, name: str) -> Backbone:
     """The backbone's registry entry (a tiny backbone's corpus files as named there, under data_dir)."""
     entry = config["backbones"][name]
     return Backbone(
-        name, entry["scorer"], entry["source"], entry["dtype"], entry["scorer_options"], entry.get("licence")
+        name,
+        entry["scorer"],
+        entry["source"],
+        entry["dtype"],
+        entry["scorer_options"],
+        entry.get("licence"),
+        entry.get("revision"),
     )
 
 
