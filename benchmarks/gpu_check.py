@@ -58,7 +58,7 @@ from prompt_transfer.benchmarks import matmul_peak, synchronize  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
 from prompt_transfer.generation import GenerationItem, generate_texts, make_generator  # noqa: E402
 from prompt_transfer.runtime import bf16_supported, choose_device, setup_runtime  # noqa: E402
-from prompt_transfer.scorers import Encoded  # noqa: E402
+from prompt_transfer.scorers import FAMILIES, Encoded  # noqa: E402
 from prompt_transfer.specs import Task  # noqa: E402
 
 COLUMNS = ["section", "backbone", "precision", "batch", "tokens_per_s", "achieved_tflops", "peak_tflops", "mfu",
@@ -302,12 +302,7 @@ def generate_section(name, shape, device, plan: Plan, peaks, threads) -> list[di
 
 # --- the tiny study through Snakemake -------------------------------------------------------
 
-FAMILY_BACKBONES = {
-    "embedding": "tiny-embedding",
-    "mlm": "tiny-mlm",
-    "seq2seq": "tiny-seq2seq",
-    "causal": "tiny-causal",
-}
+FAMILY_BACKBONES = {family: f"tiny-{family}" for family in FAMILIES}  # tiny-embedding: tiny.yaml's own
 
 
 def study_overlay(smoke: bool) -> dict:
