@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from prompt_transfer import backbones, config as cfg, data, specs  # noqa: E402
 from prompt_transfer.backbones import prepare_frozen_backbone  # noqa: E402
+from prompt_transfer.benchmarks import matmul_peak  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
 from prompt_transfer.peft_io import PEFT_TASK_TYPES, class_logits, peft_forward  # noqa: E402
 from prompt_transfer.runtime import bf16_supported, setup_runtime  # noqa: E402
@@ -57,24 +58,6 @@ def timed(fn, repeats: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - start)
     return out
-
-
-# --- peak -----------------------------------------------------------------------------------
-
-
-def matmul_peak(dtype: torch.dtype, n: int = 2048, seconds: float = 2.0) -> float:
-    """Best FLOP/s of n x n matrix products over three timed windows."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    best = 0.0
-    for _ in range(3):
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            a @ b
-            count += 1
-        best = max(best, 2 * n**3 * count / (time.perf_counter() - start))
-    return best
 
 
 # --- one training step at fixed shapes -------------------------------------------------------
