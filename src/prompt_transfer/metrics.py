@@ -4,18 +4,25 @@
            no articles a/an/the, single spaces), the maximum over the gold answers (QA).
   rouge_l  ROUGE-L F-measure (longest common subsequence) with Porter stemming, through
            Google's `rouge-score` package, the maximum over the references (summarisation).
+  bleu_authors  what the authors' code (1.0/model/PromptT5.py) stores as `acc` for the four
+           generation tasks: NLTK's sentence BLEU with weights 0.7/0.3 on 1- and 2-grams and
+           smoothing method 1 (epsilon 0.1), on the tokenizer's pieces of the written tokens
+           against those of the training target (the first reference cut to target_tokens).
+           Their per-batch rounding down of the summed scores is not reproduced.
 
 A task's score is the mean over its examples, in [0, 1] like accuracy.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
 from functools import lru_cache
 
-METRICS = ("f1", "rouge_l")
+TOKEN_METRICS = ("bleu_authors",)  # scored on token pieces, not on decoded text
+METRICS = ("f1", "rouge_l", *TOKEN_METRICS)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -54,3 +61,32 @@ _EXAMPLE_METRICS = {"f1": token_f1, "rouge_l": rouge_l}
 def example_score(metric: str, prediction: str, references: list[str]) -> float:
     """The metric of one prediction: its best match among the references."""
     return max(_EXAMPLE_METRICS[metric](prediction, reference) for reference in references)
+
+
+def _ngrams(tokens: list[str], n: int) -> Counter:
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def authors_bleu(hypothesis: list[str], reference: list[str], weights=(0.7, 0.3), epsilon=0.1) -> float:
+    """Sentence BLEU of one hypothesis against one reference as NLTK computes it with smoothing
+    method 1: clipped n-gram precisions (denominator at least 1), a zero numerator replaced by
+    epsilon, 0 when no unigram matches, brevity penalty exp(1 - r/c) for c <= r."""
+    precisions = []
+    for n in range(1, len(weights) + 1):
+        written, expected = _ngrams(hypothesis, n), _ngrams(reference, n)
+        matched = sum((written & expected).values())
+        total = max(1, sum(written.values()))
+        if n == 1 and matched == 0:
+            return 0.0
+        precisions.append((matched or epsilon) / total)
+    c, r = len(hypothesis), len(reference)
+    brevity = 1.0 if c > r else math.exp(1 - r / c)
+    return brevity * math.exp(math.fsum(w * math.log(p) for w, p in zip(weights, precisions)))
+
+
+_TOKEN_METRICS = {"bleu_authors": authors_bleu}
+
+
+def token_score(metric: str, written: list[str], target: list[str]) -> float:
+    """A token metric of the written pieces against the target's pieces."""
+    return _TOKEN_METRICS[metric](written, target)
