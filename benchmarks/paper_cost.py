@@ -14,13 +14,19 @@ in FLOPs and GPU-hours, from FLOP counts of the real architectures (no download)
 - Text lengths: the workflow pads each batch to its longest text (length-bucketed batches), so a
   task's step costs about its mean length. The mean is estimated from the training files of
   --data-dir (default tests/data/sample; docs/offline-data.md), as whitespace words x 1.3 BPE
-  tokens, capped at max_length 128, + 3 specials: an approximation, with no tokenizer of the
-  real models. The sample's means are within one token of the full offline copy's, which moves
-  the totals by under 0.5% (roberta-base: 83.4 against 83.7 GPU-hours).
+  tokens, capped at the task's max_length (128 or 384), + 3 specials: an approximation, with no
+  tokenizer of the real models. The sample's means are within one token of the full offline
+  copy's, which moves the totals by under 0.5% (roberta-base: 83.4 against 83.7 GPU-hours).
+  SQuAD and Multi-News are in neither: ASSUMED_TOKENS. The t5-base study attends to the padding
+  in training (`attend_padding`, the authors' T5): its training steps run at max_length + 2 text tokens.
+- Generation tasks (t5-base: SQuAD, NQ-Open, Multi-News, SAMSum): a training step is the forward
+  and backward pass with the study's target_tokens; an evaluation decodes max_new_tokens tokens
+  (the authors' targets carry no end-of-sequence, so outputs run to the cap), counted as one
+  teacher-forced pass over that many decoder positions (the same products as cached decoding).
 - Training sets are the official full training splits (sizes below, minus the held-out dev), with
   each study's epochs and batch sizes; every epoch ends with a dev evaluation (dev_size 1000).
-  The zero-shot stage scores every prompt of the study (13 sources) on each target's reported
-  split, and the baselines 7 passes (no prompt, 3 + 3 random prompts).
+  The zero-shot stage scores every prompt of the study (13 sources; t5-base 17) on each target's
+  reported split, and the baselines 7 passes (no prompt, 3 + 3 random prompts).
 - GPU-hours = FLOPs / (--gpu-tflops x 1e12) / 3600. The throughput is an ASSUMPTION, not a
   measurement: the default 25 TFLOP/s is fp32 (the authors' precision, no TF32) on an H100 SXM at
   about 40% of its 67 TFLOP/s peak. --measure-cpu times real-shape steps on this machine's CPU,
@@ -42,11 +48,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from prompt_transfer.backbones import build_tiny_tokenizer  # noqa: E402
+from prompt_transfer.generation import GenerationBatch  # noqa: E402
 from prompt_transfer.scorers import Batch, make_scorer  # noqa: E402
 from prompt_transfer.specs import Task  # noqa: E402
 
 TASKS = ["imdb", "sst2", "laptop", "restaurant", "movierationales", "tweeteval_sentiment", "mnli", "qnli",
          "snli", "ethics_deontology", "ethics_justice", "qqp", "mrpc"]  # fmt: skip
+GENERATION_TASKS = ["squad", "nq_open", "multi_news", "samsum"]  # t5-base only, as the paper
 # Official sizes: (training split, reported split) as the hub serves them (SNLI without label -1;
 # ETHICS: the original test files, HF `validation`; IMDB: its test split).
 SIZES = {
@@ -54,7 +62,11 @@ SIZES = {
     "movierationales": (1_600, 200), "tweeteval_sentiment": (45_615, 2_000), "mnli": (392_702, 9_815),
     "qnli": (104_743, 5_463), "snli": (549_367, 9_842), "ethics_deontology": (18_164, 3_596),
     "ethics_justice": (21_791, 2_704), "qqp": (363_846, 40_430), "mrpc": (3_668, 408),
+    "squad": (87_599, 10_570), "nq_open": (87_925, 3_610), "multi_news": (44_972, 5_622), "samsum": (14_732, 818),
 }  # fmt: skip
+# Mean input tokens of the tasks the offline bundle lacks: SQuAD v1.1 contexts (about 120 words) and
+# questions (about 10) x 1.3; Multi-News inputs (about 2,000 words) are always cut to 384.
+ASSUMED_TOKENS = {"squad": 170, "multi_news": 384}
 # The epoch of each released RoBERTa prompt (1.0/copy_prompt_to_taskpromptdir.py, TASKS order):
 # the authors trained longer and picked these by hand, so the configs' epochs are upper bounds.
 RELEASED_EPOCH = {
@@ -75,62 +87,84 @@ def architectures():
 
 
 def study_settings(backbone: str) -> dict[str, dict]:
-    """Per task: epochs, batch size and (T5) target tokens of the study file."""
+    """Per task of the study file: epochs, batch size, max length, (T5) target tokens, the tokens
+    a generation task decodes, and whether training attends to the padding."""
     import yaml
 
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
     study = yaml.safe_load((REPO / "studies" / f"{backbone}.yaml").read_text())
-    default_batch = study["backbones"][backbone]["training"]["batch_size"]
+    entry = study["backbones"][backbone]
+    attend_padding = entry.get("scorer_options", {}).get("attend_padding", False)
     out = {}
-    for task in TASKS:
-        entry = study["tasks"][task]
+    for task in study["study"]["tasks"]:
+        settings = {**config["tasks"][task].get("training", {}), **study["tasks"][task]["training"]}
+        generation = {**config["tasks"][task].get("generation", {}), **study["tasks"][task].get("generation", {})}
         out[task] = {
-            "epochs": entry["training"]["epochs"],
-            "batch_size": entry["training"].get("batch_size", default_batch),
-            "target_tokens": entry.get("target_tokens", 1),
+            "epochs": settings["epochs"],
+            "batch_size": settings.get("batch_size", entry["training"]["batch_size"]),
+            "max_length": settings.get("max_length", entry["training"]["max_length"]),
+            "target_tokens": study["tasks"][task].get("target_tokens", 1),
+            "decoded_tokens": generation.get("max_new_tokens"),
+            "attend_padding": attend_padding,
         }
     return out
 
 
-def mean_text_tokens(task: str, data_dir: Path) -> float:
+def mean_text_tokens(task: str, data_dir: Path, max_length: int) -> float:
     """Approximate mean token count of a task's input (see the module docstring)."""
+    if task in ASSUMED_TOKENS:
+        return ASSUMED_TOKENS[task]
     lengths = []
     with open(data_dir / task / "train.jsonl", encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
             words = len(row["text_a"].split()) + len((row.get("text_b") or "").split())
-            lengths.append(min(MAX_LENGTH, round(1.3 * words)) + 3)
+            lengths.append(min(max_length, round(1.3 * words)) + 3)
     return statistics.mean(lengths)
 
 
-def scorer_for(family: str, model, target_tokens: int = 1):
+def scorer_for(family: str, model, settings: dict | None = None):
+    """The study's scorer of one task (a generation task when it decodes), on a tiny tokenizer."""
+    settings = settings or {"target_tokens": 1, "max_length": MAX_LENGTH, "decoded_tokens": None}
     tokenizer = build_tiny_tokenizer(["negative", "positive", "neutral"], family)
-    task = Task("t", "x", ["a", "b", "c"], ["negative", "positive", "neutral"], target_tokens=target_tokens)
+    if settings["decoded_tokens"]:
+        generation = {"metric": "f1", "max_new_tokens": settings["decoded_tokens"]}
+        task = Task("t", "qa", [], [], target_tokens=settings["target_tokens"], generation=generation)
+    else:
+        words = ["negative", "positive", "neutral"]
+        task = Task("t", "x", ["a", "b", "c"], words, target_tokens=settings["target_tokens"])
     options = {"layout": "authors", **({"loss": "authors"} if family == "seq2seq" else {})}
-    return make_scorer(family, model, tokenizer, task, MAX_LENGTH, options)
+    options["attend_padding"] = settings.get("attend_padding", False)
+    return make_scorer(family, model, tokenizer, task, settings["max_length"], options)
 
 
-def fake_batch(batch_size: int, length: int, device) -> Batch:
+def fake_batch(batch_size: int, length: int, device, target_tokens: int | None = None):
+    """A batch of random ids; with target_tokens, a generation batch with targets of that width."""
     ids = torch.randint(10, 1000, (batch_size, length), device=device)
     ones = torch.ones(batch_size, length, dtype=torch.long, device=device)
-    return Batch(
-        ids,
-        ones,
-        torch.zeros(batch_size, dtype=torch.long, device=device),
-        torch.zeros(batch_size, dtype=torch.long, device=device),
-    )
+    zeros = torch.zeros(batch_size, dtype=torch.long, device=device)
+    if target_tokens is None:
+        return Batch(ids, ones, zeros, zeros)
+    target = torch.randint(10, 1000, (batch_size, target_tokens), device=device)
+    return GenerationBatch(ids, ones, target, torch.ones_like(target), zeros)
 
 
-def step_flops(scorer, hidden: int, batch_size: int, length: int, device, train: bool) -> float:
+def step_flops(scorer, hidden: int, batch_size: int, length: int, device, train: bool, target_tokens=None) -> float:
+    """FLOPs of a training step (forward and backward) or of an evaluation pass over a batch;
+    generation tasks: `target_tokens` decoder positions, teacher-forced (see the docstring)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    batch = fake_batch(batch_size, length, device)
+    batch = fake_batch(batch_size, length, device, target_tokens)
     prompt = torch.zeros(PROMPT_LENGTH, hidden, device=device, requires_grad=train)
     with FlopCounterMode(display=False) as counter:
         if train:
             scorer.loss(prompt, batch).backward()
         else:
             with torch.no_grad():
-                scorer.logits(prompt, batch)
+                if target_tokens is None:
+                    scorer.logits(prompt, batch)
+                else:
+                    scorer.loss(prompt, batch)
     return float(counter.get_total_flops())
 
 
@@ -142,6 +176,8 @@ def build(backbone: str, device: str):
         import transformers.masking_utils as masking
 
         masking._ignore_bidirectional_mask_sdpa = lambda *args, **kwargs: False
+        # A generation loss selects the target positions by their mask, all ones in fake batches.
+        torch.fx.experimental._config.meta_nonzero_assume_all_nonzero = True
         config._attn_implementation = "eager"
     with torch.device(device):
         model = model_class(config)
@@ -156,18 +192,23 @@ def cost_table(data_dir: Path, gpu_tflops: float) -> list[dict]:
         family, model, config = build(backbone, "meta")
         hidden = model.get_input_embeddings().weight.shape[1]
         settings = study_settings(backbone)
-        for task in TASKS:
-            length = round(mean_text_tokens(task, data_dir))
-            s = settings[task]
-            scorer = scorer_for(family, model, s["target_tokens"])
-            train_step = step_flops(scorer, hidden, s["batch_size"], length, "meta", train=True)
-            eval_example = step_flops(scorer, hidden, EVAL_BATCH, length, "meta", train=False) / EVAL_BATCH
+        for task, s in settings.items():
+            length = round(mean_text_tokens(task, data_dir, s["max_length"]))
+            generation = s["decoded_tokens"] is not None
+            train_step = step_flops(
+                scorer_for(family, model, s), hidden, s["batch_size"], length, "meta", True,
+                s["target_tokens"] if generation else None,
+            )  # fmt: skip
+            evaluator = scorer_for(family, model, {**s, "attend_padding": False})  # evaluation masks the padding
+            eval_example = (
+                step_flops(evaluator, hidden, EVAL_BATCH, length, "meta", False, s["decoded_tokens"]) / EVAL_BATCH
+            )
             n_train, n_reported = SIZES[task]
             dev = min(DEV_SIZE, n_train // 5)
             steps_per_epoch = (n_train - dev) // s["batch_size"]
             train_flops = s["epochs"] * (steps_per_epoch * train_step + dev * eval_example)
-            zero_shot_flops = (len(TASKS) + BASELINE_PASSES) * n_reported * eval_example
-            released = RELEASED_EPOCH.get(backbone, [None] * len(TASKS))[TASKS.index(task)]
+            zero_shot_flops = (len(settings) + BASELINE_PASSES) * n_reported * eval_example
+            released = RELEASED_EPOCH[backbone][TASKS.index(task)] if backbone in RELEASED_EPOCH else None
             released_flops = released * (steps_per_epoch * train_step + dev * eval_example) if released else None
             rows.append(
                 {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -308,7 +309,7 @@ def test_paper_study_sets_the_authors_values(name):
     from prompt_transfer import specs
 
     config = study_config(name)
-    assert config["study"]["tasks"] == STUDY_TASKS
+    assert config["study"]["tasks"][:13] == STUDY_TASKS  # t5-base: and the four generation tasks
     assert config["tasks"]["ethics_deontology"]["hub"]["splits"]["validation"] == "validation"  # not test_hard
     jobs = {t: specs.train_job(config, name, t) for t in STUDY_TASKS}
     for job in jobs.values():
@@ -329,3 +330,193 @@ def test_paper_study_sets_the_authors_values(name):
         assert {t: j.training.learning_rate for t, j in jobs.items() if j.training.learning_rate != 0.005} == {
             "laptop": 0.01, "qnli": 0.01, "snli": 0.01
         }  # fmt: skip
+
+
+# --- the authors' T5 generation formats -------------------------------------------------------------
+
+GENERATION_TASKS = ["squad", "nq_open", "multi_news", "samsum"]
+# The authors' <task>PromptT5.config: target_len, and generate's min_length / max_length (which count
+# the decoder's start token).
+AUTHORS_GENERATION = {
+    "squad": {"target_len": 20, "min_length": 2, "max_length": 10},
+    "nq_open": {"target_len": 20, "min_length": 3, "max_length": 10},
+    "multi_news": {"target_len": 30, "min_length": 2, "max_length": 50},
+    "samsum": {"target_len": 50, "min_length": 2, "max_length": 50},
+}
+
+
+def authors_generation_string(task: str, row: dict) -> str:
+    """The string their <task>PromptT5Formatter.py tokenizes (context/question as their loaders)."""
+    if task == "squad":
+        return "context: " + row["text_a"] + " SEP " + "question:" + row["text_b"]
+    if task == "multi_news":
+        return row["text_a"]
+    return "context: " + row["text_a"]  # nq_open (the question), samsum (the dialogue)
+
+
+def authors_generation_batch(task, rows, tokenizer, max_len, target_len, prompt_num):
+    """Their formatter's process(), step by step: the prompt slots as ids -1..-prompt_num, the text's
+    tokens cut to max_len (no </s>), everything padded to max_len + 2 + prompt_num; the target's
+    tokens cut to target_len (no </s>), padded with -100. (Their mask is all ones after padding, and
+    their training forward passes none, so T5 attends everywhere.)"""
+    width = max_len + 2 + prompt_num
+    inputs, labels = [], []
+    for row in rows:
+        sent = tokenizer.encode(authors_generation_string(task, row), add_special_tokens=False)
+        if len(sent) >= max_len:
+            sent = sent[:max_len]
+        tokens = [-(i + 1) for i in range(prompt_num)] + sent
+        inputs.append(tokens + [tokenizer.pad_token_id] * (width - len(tokens)))
+        target = tokenizer.encode(row["target"], add_special_tokens=False)[:target_len]
+        labels.append(target + [-100] * (target_len - len(target)))
+    return torch.tensor(inputs), torch.tensor(labels)
+
+
+def authors_t5_embeddings(model, prompt, inputx):
+    """Their T5Stack's input embeddings: negative ids read prompt rows, the others the vocabulary."""
+    text = model.get_input_embeddings()(inputx * (inputx >= 0)) * (inputx >= 0).unsqueeze(2)
+    prompt_ids = -(inputx + 1)
+    return text + prompt[prompt_ids * (prompt_ids >= 0)] * (prompt_ids >= 0).unsqueeze(2)
+
+
+@pytest.fixture(scope="module")
+def generation_rows(task_data):
+    """Rows of each generation task: nq_open and samsum from the sample; SQuAD and Multi-News (not in
+    the bundle) made of a dialogue as context/documents and a question, with long ones to cut."""
+    from conftest import read_rows
+
+    questions = read_rows(task_data / "nq_open" / "train.jsonl", 3)
+    dialogues = read_rows(task_data / "samsum" / "train.jsonl", 3)
+    squad = [
+        {"text_a": d["text_a"], "text_b": q["text_a"], "target": q["target"], "answers": q["answers"]}
+        for q, d in zip(questions, dialogues)
+    ]
+    squad[0] = {**squad[0], "text_a": "the short context"}  # whole question kept
+    news = [{**d, "text_a": d["text_a"] + " ||||| " + q["text_a"]} for q, d in zip(questions, dialogues)]
+    long_question = {**questions[2], "text_a": " ".join([questions[2]["text_a"]] * 3)}
+    return {"squad": squad, "nq_open": questions[:2] + [long_question], "multi_news": news, "samsum": dialogues}
+
+
+@pytest.mark.parametrize("name", GENERATION_TASKS)
+def test_t5_study_formats_generation_tasks_as_the_authors_formatter(name, tiny_backbones, generation_rows):
+    from prompt_transfer import specs
+    from prompt_transfer.scorers import seq2seq_training_inputs
+
+    model, tokenizer = tiny_backbones["seq2seq"]
+    job = specs.train_job(study_config("t5-base"), "t5-base", name)
+    max_len, target_len, prompt_num = 16, AUTHORS_GENERATION[name]["target_len"], 4  # short: inputs get cut
+    scorer = make_scorer("seq2seq", model, tokenizer, job.task, max_len, job.backbone.scorer_options)
+    rows = generation_rows[name]
+    inputx, labels = authors_generation_batch(name, rows, tokenizer, max_len, target_len, prompt_num)
+    items = scorer.encode(rows)
+    # encoder tokens: their string, cut to max_len, no </s>; targets: cut to target_len, no </s>
+    assert [x.ids for x in items] == [[t for t in row[prompt_num:].tolist() if t != 0] for row in inputx]
+    assert [x.target for x in items] == [[t for t in row.tolist() if t != -100] for row in labels]
+    assert any(len(x.ids) == max_len for x in items)  # some input was cut
+    if name == "squad":  # the question is cut off a long context, as theirs
+        assert scorer.render(rows[:1]) == [authors_generation_string("squad", rows[0])]
+        before_question = tokenizer.encode("context: " + rows[1]["text_a"] + " SEP", add_special_tokens=False)
+        assert len(before_question) >= max_len
+    # a training step's encoder input: their width (prompt + max_len + 2), their embeddings, no mask
+    torch.manual_seed(0)
+    prompt = torch.randn(prompt_num, model.config.d_model)
+    batch = scorer.collate(items)
+    embeds, mask = seq2seq_training_inputs(scorer, prompt, batch)
+    torch.testing.assert_close(embeds, authors_t5_embeddings(model, prompt, inputx))
+    assert mask.eq(1).all()
+    # their loss: T5's own cross-entropy on the -100-padded labels, no attention mask
+    expected = model(inputs_embeds=authors_t5_embeddings(model, prompt, inputx), labels=labels).loss
+    torch.testing.assert_close(scorer.loss(prompt, batch), expected)
+
+
+def test_t5_study_decodes_generation_tasks_with_the_authors_settings():
+    from prompt_transfer import specs
+
+    config = study_config("t5-base")
+    assert config["study"]["tasks"] == STUDY_TASKS + GENERATION_TASKS
+    for name in GENERATION_TASKS:
+        job = specs.train_job(config, "t5-base", name)
+        authors = AUTHORS_GENERATION[name]
+        assert job.task.generation["max_new_tokens"] == authors["max_length"] - 1, name
+        assert job.task.generation["min_new_tokens"] == authors["min_length"] - 1, name
+        assert job.task.target_tokens == authors["target_len"], name
+        assert job.task.truncation == "rendered"
+        assert job.task.generation["metric"] == ("f1" if name in ("squad", "nq_open") else "rouge_l")
+        t = job.training
+        assert (t.epochs, t.learning_rate, t.batch_size, t.max_length, t.prompt_length) == (200, 0.005, 16, 384, 100)
+    options = specs.train_job(config, "t5-base", "sst2").backbone.scorer_options
+    assert options["attend_padding"] is True and options["target_eos"] is False
+
+
+def test_attend_padding_pads_classification_inputs_to_their_width(tiny_backbones, sst2_rows):
+    from prompt_transfer.scorers import seq2seq_training_inputs
+
+    model, tokenizer = tiny_backbones["seq2seq"]
+    task = dataclasses.replace(Task("sst2", "sentiment", ["n", "p"], TINY_LABEL_WORDS[:2]))
+    options = {"layout": "authors", "loss": "authors", "attend_padding": True}
+    scorer = make_scorer("seq2seq", model, tokenizer, task, 128, options)
+    batch = scorer.collate(scorer.encode(sst2_rows[:3]))
+    embeds, mask = seq2seq_training_inputs(scorer, torch.zeros(5, model.config.d_model), batch)
+    assert embeds.shape[1] == 5 + 128 + 2 and mask.eq(1).all()  # SST2PromptT5Formatter: max_len + 2 + prompt_num
+    plain = make_scorer("seq2seq", model, tokenizer, task, 128, {"layout": "authors"})
+    embeds, mask = seq2seq_training_inputs(plain, torch.zeros(5, model.config.d_model), batch)
+    assert embeds.shape[1] == 5 + batch.ids.shape[1] and torch.equal(mask[:, 5:], batch.mask)
+
+
+def test_t5_authors_layout_trains_with_dropout(tiny_backbones, generation_rows):
+    from prompt_transfer import specs
+
+    model, tokenizer = tiny_backbones["seq2seq"]
+    job = specs.train_job(study_config("t5-base"), "t5-base", "samsum")
+    for task in (job.task, Task("sst2", "sentiment", ["n", "p"], TINY_LABEL_WORDS[:2])):
+        scorer = make_scorer("seq2seq", model, tokenizer, task, 32, {"layout": "authors"})
+        with scorer.training_forward():
+            assert model.training  # their training loop calls model.train(): T5's dropout is on
+        assert not model.training
+        with make_scorer("seq2seq", model, tokenizer, task, 32).training_forward():
+            assert not model.training
+
+
+def test_min_new_tokens_holds_back_end_of_sequence(tiny_backbones):
+    from prompt_transfer import specs
+
+    model, tokenizer = tiny_backbones["seq2seq"]
+    task = specs.train_job(study_config("t5-base"), "t5-base", "nq_open").task  # min_new_tokens 2
+    scorer = make_scorer("seq2seq", model, tokenizer, task, 32)
+    logits = torch.zeros(2, len(tokenizer))
+    logits[:, scorer.eos_id], logits[:, 7], logits[1, 9] = 3.0, 2.0, 2.5  # EOS first, then 7 (row 1: 9)
+    assert scorer._greedy(logits, lambda token: logits) == [[7, 7], [9, 9]]
+    scorer.min_new_tokens = 0
+    assert scorer._greedy(logits, lambda token: logits) == [[], []]
+
+
+def test_the_authors_bleu_on_hand_computed_pieces():
+    from prompt_transfer import metrics
+
+    # p1 = 3/3, p2 = 2/2, brevity penalty exp(1 - 4/3)
+    assert metrics.authors_bleu(["▁the", "▁cat", "▁sat"], ["▁the", "▁cat", "▁sat", "▁down"]) == pytest.approx(
+        math.exp(-1 / 3)
+    )
+    # p1 = 1/2, no bigram matches: smoothed to 0.1/1; brevity exp(1 - 3/2)
+    assert metrics.authors_bleu(["a", "b"], ["a", "c", "d"]) == pytest.approx(0.5**0.7 * 0.1**0.3 * math.exp(-0.5))
+    assert metrics.authors_bleu(["x"], ["a"]) == 0.0 and metrics.authors_bleu([], ["a"]) == 0.0
+    # p1 = 2/3, p2 = 1/2, longer than the reference: no brevity penalty
+    assert metrics.authors_bleu(["a", "b", "c"], ["a", "b"]) == pytest.approx((2 / 3) ** 0.7 * 0.5**0.3)
+
+
+def test_bleu_authors_scores_written_tokens_against_the_cut_target(tiny_backbones, generation_rows):
+    from prompt_transfer import metrics, specs
+    from prompt_transfer.generation import example_scores, generate_tokens
+    from prompt_transfer.runtime import setup_runtime
+
+    model, tokenizer = tiny_backbones["seq2seq"]
+    task = specs.train_job(study_config("t5-base"), "t5-base", "samsum").task
+    task = dataclasses.replace(task, generation={**task.generation, "metric": "bleu_authors"}, target_tokens=3)
+    scorer = make_scorer("seq2seq", model, tokenizer, task, 64, {"layout": "authors", "target_eos": False})
+    items = scorer.encode(generation_rows["samsum"])
+    runtime = setup_runtime(1, "fp32")
+    written = generate_tokens(scorer, None, items, 2, runtime)
+    pieces = tokenizer.convert_ids_to_tokens
+    expected = [metrics.authors_bleu(pieces(w), pieces(x.target)) for w, x in zip(written, items)]
+    assert all(len(x.target) == 3 for x in items)
+    assert example_scores(scorer, None, items, 2, runtime) == pytest.approx(expected)

@@ -2,10 +2,12 @@
 `causal` or `seq2seq` backbone write the answer.
 
 - Training: teacher-forced cross-entropy on exactly the target tokens (the reference cut to the
-  task's `max_new_tokens`, then end-of-sequence when it fits), given the prompt and the input.
+  task's `target_tokens`, default `max_new_tokens`, then end-of-sequence when it fits; scorer
+  option `target_eos: false` leaves it out, as the authors' T5 formatters), given the prompt and
+  the input.
 - Evaluation: batched greedy decoding with the key/value cache, `max_new_tokens` at most, each
-  row stopping at end-of-sequence; the text before it is scored with the task's metric
-  (metrics.py).
+  row stopping at end-of-sequence (not before `min_new_tokens`); the text before it is scored
+  with the task's metric (metrics.py; `bleu_authors` on the tokens themselves).
 
 Layouts. causal: `[prompt, left padding, input, target]`, with position ids that skip the
 padding, so every row computes what it would alone. The prompt comes first in every row, so its
@@ -26,8 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .metrics import example_score
-from .scorers import Scorer
+from .metrics import TOKEN_METRICS, example_score, token_score
+from .scorers import Scorer, seq2seq_training_forward, seq2seq_training_inputs
 from .specs import Task
 
 GENERATIVE_FAMILIES = ("causal", "seq2seq")
@@ -69,6 +71,9 @@ class _GenerativeScorer(Scorer):
     def __init__(self, model, tokenizer, task: Task, max_length: int, options: dict | None = None):
         super().__init__(model, tokenizer, task, max_length, options)
         self.max_new_tokens = task.generation["max_new_tokens"]
+        self.min_new_tokens = task.generation.get("min_new_tokens", 0)
+        self.target_tokens = task.target_tokens or self.max_new_tokens
+        self.target_eos = self.options.get("target_eos", True)
         self.metric = task.generation["metric"]
         eos = tokenizer.eos_token_id
         self.eos_id = eos if eos is not None else model.config.eos_token_id
@@ -78,12 +83,14 @@ class _GenerativeScorer(Scorer):
         return {}
 
     def target_ids(self, texts: list[str]) -> list[list[int]]:
-        """The reference cut to the cap, then end-of-sequence when the cap leaves room."""
+        """The reference cut to target_tokens, then end-of-sequence when the cap leaves room
+        (unless `target_eos: false`)."""
         encoded = self.tokenizer([self.target_prefix + t for t in texts], add_special_tokens=False)["input_ids"]
-        return [ids[: self.max_new_tokens] + [self.eos_id] * (len(ids) < self.max_new_tokens) for ids in encoded]
+        cap = self.target_tokens
+        return [ids[:cap] + [self.eos_id] * (self.target_eos and len(ids) < cap) for ids in encoded]
 
     def encode(self, rows: list[dict]) -> list[GenerationItem]:
-        ids = self.tokenizer(self.render(rows), add_special_tokens=True)["input_ids"]
+        ids = self.input_ids(rows)
         targets = self.target_ids([r.get("target", "") for r in rows])
         return [GenerationItem(i, t, r.get("answers", [])) for i, t, r in zip(ids, targets, rows)]
 
@@ -118,6 +125,8 @@ class _GenerativeScorer(Scorer):
         done = torch.zeros(rows, dtype=torch.bool, device=first_logits.device)
         steps, logits = [], first_logits
         for step in range(self.max_new_tokens):
+            if step < self.min_new_tokens:  # end-of-sequence is not a choice yet
+                logits = logits.index_fill(-1, torch.tensor([self.eos_id], device=logits.device), float("-inf"))
             token = logits.argmax(-1).masked_fill(done, self.eos_id)
             steps.append(token)
             done |= token == self.eos_id
@@ -202,14 +211,24 @@ class CausalGenerator(_GenerativeScorer):
 
 
 class Seq2SeqGenerator(_GenerativeScorer):
+    """Options as Seq2SeqScorer's: `layout: authors` (no special tokens added, dropout in
+    training steps), `attend_padding`; and every generator's `target_eos`."""
+
     family = "seq2seq"
+
+    def __init__(self, model, tokenizer, task, max_length, options=None):
+        super().__init__(model, tokenizer, task, max_length, options)
+        self.add_special_tokens = self.options.get("layout", "default") != "authors"
+
+    def training_forward(self):
+        return seq2seq_training_forward(self)
 
     def _decoder_inputs(self, batch: GenerationBatch) -> torch.Tensor:
         start = torch.full((len(batch), 1), self.model.config.decoder_start_token_id, device=batch.target.device)
         return torch.cat([start, batch.target[:, :-1]], 1)
 
     def loss(self, prompt, batch):
-        embeds, mask, _ = self.embed(prompt, batch)
+        embeds, mask = seq2seq_training_inputs(self, prompt, batch)
         out = self.model(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=self._decoder_inputs(batch))
         logits = out.logits.float()
         keep = batch.target_mask.bool()
@@ -249,14 +268,15 @@ def make_generator(family: str, model, tokenizer, task: Task, max_length: int, o
 
 
 @torch.inference_mode()
-def generate_texts(
+def generate_tokens(
     scorer: _GenerativeScorer, prompt, items: list[GenerationItem], batch_size: int, runtime
-) -> list[str]:
-    """Greedy outputs per item, in the order of `items`; batches of similar input length."""
+) -> list[list[int]]:
+    """Greedy tokens per item (end-of-sequence left out), in the order of `items`; batches of
+    similar input length."""
     from .backbones import evaluation_attention
 
     order = sorted(range(len(items)), key=lambda i: len(items[i].ids))
-    texts = [""] * len(items)
+    tokens: list[list[int]] = [[] for _ in items]
     if prompt is not None:
         prompt = prompt.to(runtime.device)
     with evaluation_attention(scorer.model), runtime.autocast():
@@ -264,17 +284,32 @@ def generate_texts(
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
             batch = scorer.collate([items[i] for i in index]).to(runtime.device)
-            for i, text in zip(index, scorer.decode(scorer.generate(prompt, batch, prefix))):
-                texts[i] = text
-    return texts
+            for i, written in zip(index, scorer.generate(prompt, batch, prefix)):
+                tokens[i] = written
+    return tokens
+
+
+def generate_texts(
+    scorer: _GenerativeScorer, prompt, items: list[GenerationItem], batch_size: int, runtime
+) -> list[str]:
+    """Greedy outputs per item as text, in the order of `items`."""
+    return scorer.decode(generate_tokens(scorer, prompt, items, batch_size, runtime))
 
 
 def example_scores(
     scorer: _GenerativeScorer, prompt, items: list[GenerationItem], batch_size: int, runtime
 ) -> list[float]:
-    """The task's metric (F1 or ROUGE-L, in [0, 1]) of each greedy output, in the order of `items`."""
-    predictions = generate_texts(scorer, prompt, items, batch_size, runtime)
-    return [example_score(scorer.metric, p, x.answers) for p, x in zip(predictions, items)]
+    """The task's metric (in [0, 1]) of each greedy output, in the order of `items`: on the
+    decoded text (F1, ROUGE-L) or, for a token metric, on the written tokens against the
+    training target's (the authors' BLEU: their reference is the target cut to target_len)."""
+    written = generate_tokens(scorer, prompt, items, batch_size, runtime)
+    if scorer.metric in TOKEN_METRICS:
+        pieces = scorer.tokenizer.convert_ids_to_tokens
+        return [
+            token_score(scorer.metric, pieces(w, skip_special_tokens=True), pieces(x.target, skip_special_tokens=True))
+            for w, x in zip(written, items)
+        ]
+    return [example_score(scorer.metric, p, x.answers) for p, x in zip(scorer.decode(written), items)]
 
 
 @torch.inference_mode()
@@ -288,13 +323,15 @@ def naive_generate(scorer: _GenerativeScorer, prompt, item: GenerationItem) -> l
         inputs = torch.cat([prompt.to(scorer.device, inputs.dtype).unsqueeze(0), inputs], 1)
     start = getattr(scorer.model.config, "decoder_start_token_id", None)
     written: list[int] = []
-    for _ in range(scorer.max_new_tokens):
+    for step in range(scorer.max_new_tokens):
         if scorer.family == "seq2seq":
             decoder = torch.tensor([[start, *written]], device=scorer.device)
             logits = scorer.model(inputs_embeds=inputs, decoder_input_ids=decoder, use_cache=False).logits
         else:
             so_far = scorer.input_embeddings(torch.tensor([written], dtype=torch.long, device=scorer.device))
             logits = scorer.model(inputs_embeds=torch.cat([inputs, so_far], 1), use_cache=False).logits
+        if step < scorer.min_new_tokens:
+            logits[0, -1, scorer.eos_id] = float("-inf")
         token = int(logits[0, -1].argmax())
         if token == scorer.eos_id:
             break

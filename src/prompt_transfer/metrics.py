@@ -4,6 +4,11 @@
            no articles a/an/the, single spaces), the maximum over the gold answers (QA).
   rouge_l  ROUGE-L F-measure (longest common subsequence) with Porter stemming, through
            Google's `rouge-score` package, the maximum over the references (summarisation).
+  bleu_authors  what the authors' code (1.0/model/PromptT5.py) stores as `acc` for the four
+           generation tasks: NLTK's sentence BLEU with weights 0.7/0.3 on 1- and 2-grams and
+           smoothing method 1 (epsilon 0.1), on the tokenizer's pieces of the written tokens
+           against those of the training target (the first reference cut to target_tokens).
+           Their per-batch rounding down of the summed scores is not reproduced.
 
 A task's score is the mean over its examples, in [0, 1] like accuracy.
 """
@@ -15,7 +20,8 @@ import string
 from collections import Counter
 from functools import lru_cache
 
-METRICS = ("f1", "rouge_l")
+TOKEN_METRICS = ("bleu_authors",)  # scored on token pieces, not on decoded text
+METRICS = ("f1", "rouge_l", *TOKEN_METRICS)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -54,3 +60,19 @@ _EXAMPLE_METRICS = {"f1": token_f1, "rouge_l": rouge_l}
 def example_score(metric: str, prediction: str, references: list[str]) -> float:
     """The metric of one prediction: its best match among the references."""
     return max(_EXAMPLE_METRICS[metric](prediction, reference) for reference in references)
+
+
+def authors_bleu(written: list[str], target: list[str]) -> float:
+    """The authors' score of one output: NLTK's sentence BLEU, 1- and 2-grams weighted 0.7 / 0.3,
+    smoothing method 1 (a zero count becomes 0.1), one reference."""
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    return float(sentence_bleu([target], written, weights=(0.7, 0.3), smoothing_function=SmoothingFunction().method1))
+
+
+_TOKEN_METRICS = {"bleu_authors": authors_bleu}
+
+
+def token_score(metric: str, written: list[str], target: list[str]) -> float:
+    """A token metric of the written pieces against the target's pieces."""
+    return _TOKEN_METRICS[metric](written, target)

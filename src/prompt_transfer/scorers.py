@@ -115,17 +115,31 @@ class Scorer:
             out.append({"text_a": _cut(row["text_a"], oa, keep_a), "text_b": _cut(row["text_b"] or "", ob, keep_b)})
         return out
 
+    @property
+    def truncates_rendered(self) -> bool:
+        """The task's `truncation: rendered`: the rendered input's tokens are cut to max_length
+        (the authors' T5 generation formatters), not text_a/text_b longest-first before rendering."""
+        return self.task.truncation == "rendered"
+
     def render(self, rows: list[dict]) -> list[str]:
         template = self.template(any(r.get("text_b") for r in rows))
         fields = {"sep": self.sep, "mask": self.tokenizer.mask_token or ""}
+        if self.truncates_rendered:
+            texts = [{"text_a": r["text_a"], "text_b": r["text_b"] or ""} for r in rows]
+        else:
+            texts = self._truncated_fields(rows)
         try:
-            return [template.format_map({**fields, **f}) for f in self._truncated_fields(rows)]
+            return [template.format_map({**fields, **f}) for f in texts]
         except KeyError as e:
             raise ValueError(f"task {self.task.name}: template {template!r} uses unknown field {e}") from None
 
+    def input_ids(self, rows: list[dict]) -> list[list[int]]:
+        """Token ids of the rendered inputs (cut to max_length under `truncation: rendered`)."""
+        ids = self.tokenizer(self.render(rows), add_special_tokens=self.add_special_tokens)["input_ids"]
+        return [i[: self.max_length] for i in ids] if self.truncates_rendered else ids
+
     def encode(self, rows: list[dict]) -> list[Encoded]:
-        texts = self.render(rows)
-        ids = self.tokenizer(texts, add_special_tokens=self.add_special_tokens)["input_ids"]
+        ids = self.input_ids(rows)
         return [Encoded(i, r["label"], self.read_index(i)) for i, r in zip(ids, rows)]
 
     def read_index(self, ids: list[int]) -> int:
@@ -327,6 +341,14 @@ class MLMScorer(_LabelTokenScorer):
             handle.remove()
 
 
+def seq2seq_training_forward(scorer: Scorer):
+    """Under `layout: authors` a T5 training step runs with the model's dropout active (the
+    authors' training loop calls model.train()); otherwise the frozen backbone stays in eval mode."""
+    if scorer.options.get("layout", "default") != "authors":
+        return contextlib.nullcontext()
+    return _train_mode(scorer.model)
+
+
 @contextlib.contextmanager
 def _train_mode(model):
     model.train()
@@ -353,12 +375,29 @@ class CausalScorer(_LabelTokenScorer):
         return self.class_logits(F.linear(read, self.label_weight.to(read.dtype), self.label_bias))
 
 
+def seq2seq_training_inputs(scorer: Scorer, prompt, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encoder embeddings and attention mask of a seq2seq training step. Option `attend_padding`:
+    every input right-padded to `max_length + 2` tokens and all of it attended, as the authors'
+    training forward, which passes no attention mask (their formatters pad every input to
+    max_len + 2 + prompt_num; T5 then attends everywhere; their evaluation's `generate` derives
+    the mask from the pad ids, so evaluation masks the padding as the workflow always does)."""
+    embeds, mask, length = scorer.embed(prompt, batch)
+    if not scorer.options.get("attend_padding", False):
+        return embeds, mask
+    missing = length + scorer.max_length + 2 - embeds.shape[1]
+    if missing > 0:
+        pad = torch.full((len(batch), missing), scorer.pad_id, device=embeds.device)
+        embeds = torch.cat([embeds, scorer.input_embeddings(pad).to(embeds.dtype)], dim=1)
+    return embeds, torch.ones(embeds.shape[:2], dtype=mask.dtype, device=mask.device)
+
+
 class Seq2SeqScorer(_LabelTokenScorer):
     """Options: `layout: authors` renders the template with no special tokens added (the
     authors' T5 templates write `</s>` where they had it, and leave it out for IMDB, NLI and
-    ETHICS); `loss: authors` trains with the authors' loss, the full-vocabulary cross-entropy
-    of the decoder on the first `task.target_tokens` tokens of the label's word (default: the
-    cross-entropy over the class logits, as every family)."""
+    ETHICS) and trains with T5's dropout active (their model trains in train mode); `loss:
+    authors` trains with the authors' loss, the full-vocabulary cross-entropy of the decoder on
+    the first `task.target_tokens` tokens of the label's word (default: the cross-entropy over
+    the class logits, as every family); `attend_padding` (seq2seq_training_inputs)."""
 
     family = "seq2seq"
 
@@ -366,6 +405,9 @@ class Seq2SeqScorer(_LabelTokenScorer):
         super().__init__(model, tokenizer, task, max_length, options)
         self.add_special_tokens = self.options.get("layout", "default") != "authors"
         self.target_ids = self._target_ids(task.target_tokens or 1)
+
+    def training_forward(self):
+        return seq2seq_training_forward(self)
 
     def _target_ids(self, length: int) -> torch.Tensor:
         """[C, length] decoder targets: each label's (first) word's first tokens, -100 padded."""
@@ -386,7 +428,7 @@ class Seq2SeqScorer(_LabelTokenScorer):
     def loss(self, prompt, batch):
         if self.options.get("loss", "label_tokens") != "authors":
             return super().loss(prompt, batch)
-        embeds, mask, _ = self.embed(prompt, batch)
+        embeds, mask = seq2seq_training_inputs(self, prompt, batch)
         targets = self.target_ids[batch.labels]
         return self.model(inputs_embeds=embeds, attention_mask=mask, labels=targets).loss.float()
 

@@ -106,8 +106,9 @@ class Task(Spec):
     labels: list[str]
     label_words: list  # per label: a word, or a list of alternatives
     templates: dict[str, str] = field(default_factory=dict)  # this family's and "default"
-    target_tokens: int | None = None  # seq2seq: tokens of the label word the authors' loss trains on
+    target_tokens: int | None = None  # seq2seq: label-word tokens the authors' loss trains on; generation: target cap
     generation: dict | None = None  # generation tasks: {metric, max_new_tokens}; labels and words are empty
+    truncation: str | None = None  # "rendered": the rendered input's tokens cut (unset: the fields)
 
 
 @dataclass(frozen=True)
@@ -339,10 +340,12 @@ def family(config: dict, backbone: str) -> str:
 def task(config: dict, name: str, family_: str) -> Task:
     entry = config["tasks"][name]
     templates = {k: v for k, v in entry["templates"].items() if k in (family_, "default")}
+    truncation = entry.get("truncation")
     if "generation" in entry:
-        return Task(name, entry["type"], [], [], templates, generation=entry["generation"])
+        return Task(name, entry["type"], [], [], templates, entry.get("target_tokens"), entry["generation"], truncation)
     target_tokens = entry.get("target_tokens") if family_ == "seq2seq" else None
-    return Task(name, entry["type"], entry["labels"], entry["label_words"][family_], templates, target_tokens)
+    words = entry["label_words"][family_]
+    return Task(name, entry["type"], entry["labels"], words, templates, target_tokens, truncation=truncation)
 
 
 def backbone(config: dict, name: str) -> Backbone:
