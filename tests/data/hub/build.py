@@ -188,6 +188,13 @@ DATASETS = {
             "samsum": (Features({"id": S, "dialogue": S, "summary": S}), ["train", "test", "validation"], "samsum")
         },
     },
+    "Samsung/samsum@refs/convert/parquet": {
+        "layout": "export",
+        "files": "{config}/{split}/0000.parquet",
+        "configs": {
+            "samsum": (Features({"id": S, "dialogue": S, "summary": S}), ["train", "test", "validation"], "samsum")
+        },
+    },
 }
 
 
