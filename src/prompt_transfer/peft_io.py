@@ -96,7 +96,7 @@ def export_adapter(prompt: torch.Tensor, out_dir, config: dict, side: dict) -> N
 def run_export_job(job: TrainJob, manifest_path, prompt_path, out_dir, threads=None) -> dict:
     """The export_peft rule: one trained prompt as a PEFT adapter folder for its backbone."""
     from .prompts import load_prompt
-    from .scorers import default_template
+    from .input_checks import default_template
 
     prompt, meta = load_prompt(prompt_path)
     family = job.backbone.scorer

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .errors import ConfigError
+from .input_checks import label_word_prefix, shared_label_token, template_of, template_problem
 from .specs import Task
 
 FAMILIES = ("mlm", "seq2seq", "causal", "embedding")
@@ -67,10 +69,6 @@ def _cut(text: str, offsets: list[tuple[int, int]], keep: int) -> str:
     return text[: offsets[keep - 1][1]] if keep > 0 else ""
 
 
-def default_template(has_text_b: bool) -> str:
-    return "{text_a} {sep} {text_b}" if has_text_b else "{text_a}"
-
-
 class Scorer:
     """Base class: tokenisation with template-aware truncation, batching, prompt handling."""
 
@@ -96,8 +94,12 @@ class Scorer:
     # -- text -> token ids ------------------------------------------------------------------
 
     def template(self, has_text_b: bool) -> str:
-        templates = self.task.templates
-        return templates.get(self.family) or templates.get("default") or default_template(has_text_b)
+        """The family's template; one that cannot render the rows is refused (as at plan time)."""
+        template = template_of(self.task.templates, self.family, has_text_b)
+        problem = template_problem(template, has_text_b)
+        if problem:
+            raise ConfigError(f"task {self.task.name} ({self.family} scorer): template {template!r}: {problem}")
+        return template
 
     def _truncated_fields(self, rows: list[dict]) -> list[dict]:
         """Cut text_a/text_b (longest first) so the task text fits `max_length` tokens."""
@@ -118,10 +120,7 @@ class Scorer:
     def render(self, rows: list[dict]) -> list[str]:
         template = self.template(any(r.get("text_b") for r in rows))
         fields = {"sep": self.sep, "mask": self.tokenizer.mask_token or ""}
-        try:
-            return [template.format_map({**fields, **f}) for f in self._truncated_fields(rows)]
-        except KeyError as e:
-            raise ValueError(f"task {self.task.name}: template {template!r} uses unknown field {e}") from None
+        return [template.format_map({**fields, **f}) for f in self._truncated_fields(rows)]
 
     def encode(self, rows: list[dict]) -> list[Encoded]:
         texts = self.render(rows)
@@ -189,18 +188,18 @@ class _LabelTokenScorer(Scorer):
 
     def __init__(self, model, tokenizer, task, max_length, options=None):
         super().__init__(model, tokenizer, task, max_length, options)
+        shared = shared_label_token(task.labels, task.label_words, self._first_token)
+        if shared is not None:
+            first, second, token = shared
+            raise ConfigError(
+                f"task {task.name} ({self.family} scorer): labels {first!r} and {second!r} share the scored "
+                f"first token {tokenizer.convert_ids_to_tokens(token)!r} of their label words"
+            )
         ids, owner = [], []
         for label, words in enumerate(task.label_words):
             for word in words if isinstance(words, list) else [words]:
                 ids.append(self._first_token(word))
                 owner.append(label)
-        first = {}
-        for token, label in zip(ids, owner):
-            if first.setdefault(token, label) != label:
-                raise ValueError(
-                    f"task {task.name}: labels {task.labels[first[token]]!r} and {task.labels[label]!r} "
-                    f"share the first token {tokenizer.convert_ids_to_tokens(token)!r} of their label words"
-                )
         self.label_token_ids = torch.tensor(ids, device=self.device)
         self.label_token_owner = owner
         # Averages the logits of each label's alternative words: [C, K]
@@ -214,11 +213,11 @@ class _LabelTokenScorer(Scorer):
         no word expresses, e.g. the authors' id 897 for ETHICS label 0)."""
         if isinstance(word, int):
             if not 0 <= word < self.input_embeddings.weight.shape[0]:
-                raise ValueError(f"task {self.task.name}: label token id {word} is outside the vocabulary")
+                raise ConfigError(f"task {self.task.name}: label token id {word} is outside the vocabulary")
             return word
         tokens = self.tokenizer(self.word_prefix + word, add_special_tokens=False)["input_ids"]
         if not tokens:
-            raise ValueError(f"task {self.task.name}: label word {word!r} has no tokens")
+            raise ConfigError(f"task {self.task.name}: label word {word!r} has no tokens")
         return tokens[0]
 
     def scored_labels(self) -> dict[str, dict]:
@@ -340,7 +339,7 @@ class CausalScorer(_LabelTokenScorer):
     family = "causal"
 
     def __init__(self, model, tokenizer, task, max_length, options=None):
-        self.word_prefix = (options or {}).get("label_word_prefix", " ")
+        self.word_prefix = label_word_prefix(self.family, options or {})
         super().__init__(model, tokenizer, task, max_length, options)
         head = model.get_output_embeddings()
         self.label_weight = head.weight[self.label_token_ids]
