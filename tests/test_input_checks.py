@@ -2,13 +2,16 @@
 tiny backbone's real tokenizer; every probe is one line naming the culprit and no result."""
 
 import copy
+import re
 
 import pytest
+import torch
 import yaml
 from conftest import REPO, TINY_CONFIG, snakemake
 from snakemake.utils import update_config
 
 from prompt_transfer.config import ConfigError, load_study
+from prompt_transfer.errors import FileFormatError
 
 
 @pytest.fixture()
@@ -111,3 +114,46 @@ def test_a_bad_template_stops_the_workflow_before_any_job(tmp_path, task_data):
         result.stdout + result.stderr
     )
     assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists()
+
+
+# --- prompts from outside: values and dtype ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (
+            torch.tensor([[0.1, float("nan")], [0.2, 0.3]]),
+            r"prompt with 1 NaN or infinite entries of 4 \(the first at \[0, 1\]\)",
+        ),
+        (torch.tensor([[float("inf"), 0.0], [float("-inf"), 0.3]]), "prompt with 2 NaN or infinite entries of 4"),
+        (torch.tensor([[1e300, 0.0]], dtype=torch.float64), "prompt with 1 NaN or infinite entries"),  # past float32
+        (torch.ones(2, 2, dtype=torch.int64), "prompt of int64 values, not floating point"),
+        (torch.ones(2, 2, dtype=torch.bool), "prompt of bool values, not floating point"),
+    ],
+)
+def test_an_imported_prompt_must_hold_finite_floats(tmp_path, values, message):
+    from prompt_transfer import peft_io, prompt_import
+    from prompt_transfer.io import save_tensors
+
+    torch_file = tmp_path / "task_prompt.pt"
+    torch.save(values, torch_file)
+    with pytest.raises(FileFormatError, match=f"^{re.escape(str(torch_file))}: {message}"):
+        prompt_import.read("su2022", str(torch_file), 2)
+
+    adapter = tmp_path / "adapter"
+    peft_io.export_adapter(
+        torch.zeros(values.shape), adapter, peft_io.adapter_config(values.shape[0], 2, "causal", "x"), {}
+    )
+    save_tensors(adapter / "adapter_model.safetensors", {"prompt_embeddings": values})
+    with pytest.raises(FileFormatError, match=f"^{re.escape(str(adapter / 'adapter_model.safetensors'))}: {message}"):
+        prompt_import.read("peft", str(adapter), 2)
+
+
+def test_finite_float_prompts_are_read_as_float32(tmp_path):
+    from prompt_transfer import prompt_import
+
+    torch_file = tmp_path / "task_prompt.pt"
+    torch.save(torch.tensor([[0.5, -1.0]], dtype=torch.float64), torch_file)
+    prompt, facts = prompt_import.read("su2022", str(torch_file), 2)
+    assert prompt.dtype == torch.float32 and prompt.tolist() == [[0.5, -1.0]] and facts["shape"] == [1, 2]
