@@ -42,6 +42,7 @@ class GenerationItem:
     answers: list[str]  # every reference the metric accepts
     label: int = -1  # no class (the classification paths sort and batch by `ids` only)
     read_index: int = 0
+    truncated: bool = False  # its text was cut to the scorer's max_length
 
 
 @dataclass
@@ -83,9 +84,12 @@ class _GenerativeScorer(Scorer):
         return [ids[: self.max_new_tokens] + [self.eos_id] * (len(ids) < self.max_new_tokens) for ids in encoded]
 
     def encode(self, rows: list[dict]) -> list[GenerationItem]:
-        ids = self.tokenizer(self.render(rows), add_special_tokens=True)["input_ids"]
+        texts, cuts = zip(*self.rendered(rows)) if rows else ((), ())
+        ids = self.tokenizer(list(texts), add_special_tokens=True)["input_ids"]
         targets = self.target_ids([r.get("target", "") for r in rows])
-        return [GenerationItem(i, t, r.get("answers", [])) for i, t, r in zip(ids, targets, rows)]
+        return [
+            GenerationItem(i, t, r.get("answers", []), truncated=cut) for i, t, r, cut in zip(ids, targets, rows, cuts)
+        ]
 
     def collate(self, items) -> GenerationBatch:
         width = max(len(x.ids) for x in items)
@@ -269,12 +273,29 @@ def generate_texts(
     return texts
 
 
-def example_scores(
+def scored_texts(
     scorer: _GenerativeScorer, prompt, items: list[GenerationItem], batch_size: int, runtime
-) -> list[float]:
-    """The task's metric (F1 or ROUGE-L, in [0, 1]) of each greedy output, in the order of `items`."""
+) -> tuple[list[float], list[str]]:
+    """The task's metric (F1 or ROUGE-L, in [0, 1]) of each greedy output, and the outputs, in
+    the order of `items`."""
     predictions = generate_texts(scorer, prompt, items, batch_size, runtime)
-    return [example_score(scorer.metric, p, x.answers) for p, x in zip(predictions, items)]
+    return [example_score(scorer.metric, p, x.answers) for p, x in zip(predictions, items)], predictions
+
+
+def kept_examples(
+    scorer: _GenerativeScorer, items: list[GenerationItem], predictions: list[str], scores: list[float], count: int
+) -> list[dict]:
+    """The first `count` examples as a reader sees them: the input the model read (templated, cut
+    to max_length), every reference, what it wrote and its score."""
+    return [
+        {
+            "input": scorer.tokenizer.decode(x.ids, skip_special_tokens=True),
+            "references": x.answers,
+            "prediction": prediction,
+            "score": round(score, 4),
+        }
+        for x, prediction, score in list(zip(items, predictions, scores))[:count]
+    ]
 
 
 @torch.inference_mode()

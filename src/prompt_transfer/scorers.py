@@ -16,6 +16,7 @@ input embeddings) and returns one logit per class; `prompt=None` scores the bare
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -49,6 +50,14 @@ class Encoded:
     ids: list[int]
     label: int
     read_index: int
+    truncated: bool = False  # its text was cut to the scorer's max_length
+
+
+def truncated_inputs(items: list, what: str, max_length: int) -> int:
+    """How many of `items` had their text cut to `max_length` tokens, logged (jobs record it)."""
+    count = sum(x.truncated for x in items)
+    logging.getLogger(__name__).info("%s: %d of %d inputs cut to max_length %d", what, count, len(items), max_length)
+    return count
 
 
 def _allocate(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
@@ -101,8 +110,9 @@ class Scorer:
             raise ConfigError(f"task {self.task.name} ({self.family} scorer): template {template!r}: {problem}")
         return template
 
-    def _truncated_fields(self, rows: list[dict]) -> list[dict]:
-        """Cut text_a/text_b (longest first) so the task text fits `max_length` tokens."""
+    def _truncated_fields(self, rows: list[dict]) -> list[tuple[dict, bool]]:
+        """Cut text_a/text_b (longest first) so the task text fits `max_length` tokens; each row's
+        fields and whether they were cut."""
 
         def offsets(texts):
             return self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)[
@@ -114,18 +124,23 @@ class Scorer:
         out = []
         for row, oa, ob in zip(rows, off_a, off_b):
             keep_a, keep_b = _allocate(len(oa), len(ob), self.max_length)
-            out.append({"text_a": _cut(row["text_a"], oa, keep_a), "text_b": _cut(row["text_b"] or "", ob, keep_b)})
+            fields = {"text_a": _cut(row["text_a"], oa, keep_a), "text_b": _cut(row["text_b"] or "", ob, keep_b)}
+            out.append((fields, keep_a < len(oa) or keep_b < len(ob)))
         return out
 
-    def render(self, rows: list[dict]) -> list[str]:
+    def rendered(self, rows: list[dict]) -> list[tuple[str, bool]]:
+        """Each row's templated text and whether its task text was cut to fit."""
         template = self.template(any(r.get("text_b") for r in rows))
         fields = {"sep": self.sep, "mask": self.tokenizer.mask_token or ""}
-        return [template.format_map({**fields, **f}) for f in self._truncated_fields(rows)]
+        return [(template.format_map({**fields, **f}), cut) for f, cut in self._truncated_fields(rows)]
+
+    def render(self, rows: list[dict]) -> list[str]:
+        return [text for text, _ in self.rendered(rows)]
 
     def encode(self, rows: list[dict]) -> list[Encoded]:
-        texts = self.render(rows)
-        ids = self.tokenizer(texts, add_special_tokens=self.add_special_tokens)["input_ids"]
-        return [Encoded(i, r["label"], self.read_index(i)) for i, r in zip(ids, rows)]
+        texts, cuts = zip(*self.rendered(rows)) if rows else ((), ())
+        ids = self.tokenizer(list(texts), add_special_tokens=self.add_special_tokens)["input_ids"]
+        return [Encoded(i, r["label"], self.read_index(i), cut) for i, r, cut in zip(ids, rows, cuts)]
 
     def read_index(self, ids: list[int]) -> int:
         return len(ids) - 1
