@@ -4,6 +4,7 @@ mixing a classification and a generation task."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import pandas as pd
@@ -18,6 +19,7 @@ from prompt_transfer.config import load_config
 from prompt_transfer.data import read_local_split
 from prompt_transfer.errors import ConfigError, DataError
 from prompt_transfer.evaluation import stored
+from prompt_transfer.transfer import generated_examples
 from prompt_transfer.generation import generate_texts, naive_generate
 from prompt_transfer.runtime import setup_runtime
 from prompt_transfer.scorers import make_scorer
@@ -232,7 +234,7 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, ta
             }
         },
     }
-    snakemake(tmp_path, "results/transfer/tiny-causal/summary.csv", "results/generation_examples.csv",
+    snakemake(tmp_path, "results/transfer/tiny-causal/summary.csv", "results/generation_examples.html",
               configfiles=[overlay(tmp_path, "gen.yaml", study)], data_dir=task_data)  # fmt: skip
     matrix = pd.read_csv(tmp_path / "results/transfer/tiny-causal/matrix.csv")
     sources = ["sst2", "nq_open", "no prompt", "random prompt"]
@@ -256,7 +258,8 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, ta
     )
     log = (tmp_path / "results/logs/evaluate_transfer/tiny-causal/seed0/sst2__nq_open.log").read_text()
     assert f"validation: {pair['truncated_inputs']} of 12 inputs cut to max_length 32" in log
-    shown = pd.read_csv(tmp_path / "results/generation_examples.csv", keep_default_na=False)
+    pairs = sorted((tmp_path / "results/transfer/tiny-causal/seed0").glob("*__*.json"))
+    shown = generated_examples(pairs)
     assert sorted(set(zip(shown.source, shown.target))) == [("nq_open", "nq_open"), ("sst2", "nq_open")]
     assert list(shown.groupby(["source", "target"]).size()) == [3, 3]
     assert list(shown.columns) == [
@@ -270,6 +273,8 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, ta
         "references",
         "input",
     ]
+    page = (tmp_path / "results/generation_examples.html").read_text()
+    assert page.count("<tr>") == 6 and all(html.escape(text, quote=False) in page for text in shown.input)
 
 
 @pytest.mark.parametrize("family", GENERATIVE)

@@ -1,8 +1,8 @@
 """Rule generation_examples: the first texts of every generation pair's zero-shot result, one
-table for the report (input, references, prediction, score)."""
+HTML table for the report (input, references, prediction, score)."""
 
 from prompt_transfer import cli, transfer
-from prompt_transfer.io import write_csv
+from prompt_transfer.io import write_text
 
 
 def build_parser():
@@ -13,7 +13,7 @@ def build_parser():
 
 
 def main(a):
-    write_csv(a.out, transfer.generated_examples(a.pairs))
+    write_text(a.out, transfer.examples_page(transfer.generated_examples(a.pairs)))
 
 
 if __name__ == "__main__":

@@ -257,3 +257,11 @@ def generated_examples(pair_files, per_pair: int = EXAMPLES_SHOWN):
                 }
             )
     return pd.DataFrame(rows)
+
+
+def examples_page(table) -> str:
+    """The examples as a web page the report shows (a table of CSV cells it would only offer as
+    a download); every text escaped."""
+    style = "body{font-family:sans-serif;font-size:13px} td,th{border:1px solid #ccc;padding:3px;vertical-align:top;text-align:left}"
+    body = table.to_html(index=False, escape=True, border=0) if len(table) else "<p>no generation pairs</p>"
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>{body}</body></html>\n"
