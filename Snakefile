@@ -54,5 +54,6 @@ rule all:
     default_target: True
     input:
         layout.HEATMAP,
+        [layout.GENERATION_EXAMPLES] if GENERATION_TASKS else [],
         expand(layout.SUMMARY, backbone=BACKBONES),
         expand(layout.PAPER_COMPARISON, backbone=COMPARED),

@@ -53,6 +53,8 @@ def pair_seeds(source_model, target_model):
 # Study backbones compared with a published table (config backbones.<b>.reference).
 COMPARED = [b for b in BACKBONES if CONFIG["backbones"][b].get("reference")]
 STUDY_TASKS = specs.study_tasks(CONFIG)
+# Tasks whose prompts make the model write text; their results keep the first texts.
+GENERATION_TASKS = [t for t in TASKS if "generation" in CONFIG["tasks"][t]]
 CONDA_ENV = "../envs/workflow.yaml"
 # A resource of the training rules, not a param: it changes when states are saved, not what is
 # computed, so changing it must re-run nothing.

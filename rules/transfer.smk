@@ -141,6 +141,38 @@ rule heatmap:
         " --out {output} --log-file {log}"
 
 
+rule generation_examples:
+    """The first texts of every generation pair, beside the heatmap in the report."""
+    input:
+        pairs=[
+            layout.TRANSFER.format(backbone=b, seed=s, source=source, target=target)
+            for b in BACKBONES
+            for s in seeds_of(b)
+            for source in TASKS
+            for target in GENERATION_TASKS
+        ],
+    output:
+        report(
+            layout.GENERATION_EXAMPLES,
+            caption="../report/generation_examples.rst",
+            category="Zero-shot transfer",
+            subcategory="all backbones",
+            labels={"table": "generated text"},
+        ),
+    log:
+        log_of("generation_examples"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **LIGHT,
+    params:
+        code=code_of("generation_examples"),
+    shell:
+        'python "$PROMPT_TRANSFER_SCRIPTS/generation_examples.py"'
+        " --pairs {input.pairs} --out {output} --log-file {log}"
+
+
 rule paper_comparison:
     """A backbone's zero-shot matrix against the published table of its reference backbone."""
     input:

@@ -81,7 +81,8 @@ TINY_LABEL_WORDS = ["negative", "positive", "neutral", "yes", "no", "maybe"]
 @pytest.fixture(scope="session")
 def tiny_backbones(task_data):
     """family -> (model, tokenizer): random 2-layer models with a word-level vocabulary."""
-    from prompt_transfer.backbones import build_tiny_model, build_tiny_tokenizer, corpus_words
+    from prompt_transfer.backbones import build_tiny_model, build_tiny_tokenizer
+    from prompt_transfer.tiny_tokenizer import corpus_words
     from prompt_transfer.scorers import FAMILIES
 
     words = [w for w, _ in corpus_words([task_data / "sst2" / "train.jsonl"]).most_common(1500)]

@@ -4,6 +4,7 @@ mixing a classification and a generation task."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import pandas as pd
@@ -17,6 +18,8 @@ from prompt_transfer import metrics
 from prompt_transfer.config import load_config
 from prompt_transfer.data import read_local_split
 from prompt_transfer.errors import ConfigError, DataError
+from prompt_transfer.evaluation import stored
+from prompt_transfer.transfer import generated_examples
 from prompt_transfer.generation import generate_texts, naive_generate
 from prompt_transfer.runtime import setup_runtime
 from prompt_transfer.scorers import make_scorer
@@ -231,8 +234,8 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, ta
             }
         },
     }
-    snakemake(tmp_path, "results/transfer/tiny-causal/summary.csv", configfiles=[overlay(tmp_path, "gen.yaml", study)],
-              data_dir=task_data)  # fmt: skip
+    snakemake(tmp_path, "results/transfer/tiny-causal/summary.csv", "results/generation_examples.html",
+              configfiles=[overlay(tmp_path, "gen.yaml", study)], data_dir=task_data)  # fmt: skip
     matrix = pd.read_csv(tmp_path / "results/transfer/tiny-causal/matrix.csv")
     sources = ["sst2", "nq_open", "no prompt", "random prompt"]
     assert sorted(zip(matrix.source, matrix.target)) == sorted((s, t) for s in sources for t in ["sst2", "nq_open"])
@@ -241,6 +244,37 @@ def test_classification_and_generation_tasks_give_a_complete_matrix(tmp_path, ta
     assert set(matrix.pair) == {"own", "cross-type", "baseline"}
     metrics_ = json.loads((tmp_path / "results/prompts/tiny-causal/seed0/nq_open.metrics.json").read_text())
     assert metrics_["dev_metric"] == "f1"
+    assert set(metrics_["truncated_inputs"]) == {"train", "dev"}
+
+    # Generated text kept: the first examples of each generation pair, and a few in the report's table.
+    pair = json.loads((tmp_path / "results/transfer/tiny-causal/seed0/sst2__nq_open.json").read_text())
+    validation = read_rows(tmp_path / "results/data/nq_open/validation.jsonl", 12)
+    assert len(pair["generated"]) == 12  # all of them: fewer than the default 20
+    assert [g["references"] for g in pair["generated"]] == [row["answers"] for row in validation]
+    assert stored([g["score"] for g in pair["generated"]]) == pair["example_scores"]
+    assert all(g["input"] and isinstance(g["prediction"], str) for g in pair["generated"])
+    assert "generated" not in json.loads(
+        (tmp_path / "results/transfer/tiny-causal/seed0/nq_open__sst2.json").read_text()
+    )
+    log = (tmp_path / "results/logs/evaluate_transfer/tiny-causal/seed0/sst2__nq_open.log").read_text()
+    assert f"validation: {pair['truncated_inputs']} of 12 inputs cut to max_length 32" in log
+    pairs = sorted((tmp_path / "results/transfer/tiny-causal/seed0").glob("*__*.json"))
+    shown = generated_examples(pairs)
+    assert sorted(set(zip(shown.source, shown.target))) == [("nq_open", "nq_open"), ("sst2", "nq_open")]
+    assert list(shown.groupby(["source", "target"]).size()) == [3, 3]
+    assert list(shown.columns) == [
+        "backbone",
+        "seed",
+        "source",
+        "target",
+        "example",
+        "f1",
+        "prediction",
+        "references",
+        "input",
+    ]
+    page = (tmp_path / "results/generation_examples.html").read_text()
+    assert page.count("<tr>") == 6 and all(html.escape(text, quote=False) in page for text in shown.input)
 
 
 @pytest.mark.parametrize("family", GENERATIVE)

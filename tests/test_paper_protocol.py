@@ -20,7 +20,8 @@ def tiny_roberta(task_data):
     """A random 2-layer RobertaForMaskedLM (pad id 1, as RoBERTa's: positions count from 2)."""
     import transformers as tf
 
-    from prompt_transfer.backbones import build_tiny_tokenizer, corpus_words
+    from prompt_transfer.backbones import build_tiny_tokenizer
+    from prompt_transfer.tiny_tokenizer import corpus_words
 
     words = [w for w, _ in corpus_words([task_data / "sst2" / "train.jsonl"]).most_common(500)]
     tokenizer = build_tiny_tokenizer(words + TINY_LABEL_WORDS, "mlm")

@@ -126,13 +126,13 @@ def test_longest_first_allocation():
 
 def test_label_words_sharing_a_first_token_are_refused(tiny_backbones):
     task = replace(sentiment_task(), label_words=["positive", ["negative", "positive"]])
-    with pytest.raises(ValueError, match="share the first token"):
+    with pytest.raises(ValueError, match="share the scored first token"):
         scorer_for(tiny_backbones, "causal", task)
 
 
 def test_unknown_template_field_is_named(tiny_backbones, sst2_rows):
     task = replace(sentiment_task(), templates={"default": "{sentence}"})
-    with pytest.raises(ValueError, match="unknown field 'sentence'"):
+    with pytest.raises(ValueError, match=r"unknown field \{sentence\}"):
         scorer_for(tiny_backbones, "embedding", task).encode(sst2_rows[:2])
 
 

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import logging
 import shutil
 import tempfile
 import contextlib
 import zipfile
-from collections import Counter
 from pathlib import Path
 
 import torch
@@ -28,6 +26,7 @@ import torch
 from .io import read_json, write_json
 from .runtime import Runtime
 from .specs import Backbone
+from .tiny_tokenizer import vocabulary, word_level_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -122,42 +121,12 @@ PYPI_RECIPES = {
 # --- tiny random models (tests) -------------------------------------------------------------
 
 
-def corpus_words(paths: list[str | Path]) -> Counter:
-    """Lower-cased word counts of JSONL task files (text_a/text_b) or plain text files."""
-    import re
-
-    counts: Counter = Counter()
-    for path in paths:
-        with open(path, encoding="utf-8-sig") as f:  # -sig: a leading byte-order mark is not text
-            for line in f:
-                if line.lstrip().startswith("{"):
-                    row = json.loads(line)
-                    line = f"{row.get('text_a') or ''} {row.get('text_b') or ''}"
-                counts.update(re.findall(r"\w+|[^\w\s]", line.lower()))
-    return counts
-
-
 def build_tiny_tokenizer(words: list[str], family: str):
     """A word-level fast tokenizer over `words` with the special tokens each family needs."""
-    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordLevel
     from transformers import PreTrainedTokenizerFast
 
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>"]
-    vocab = {tok: i for i, tok in enumerate(specials)}
-    for word in words:
-        vocab.setdefault(word, len(vocab))
-    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.Lowercase()
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    if family in ("embedding", "mlm"):
-        tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-        )
-    elif family == "seq2seq":
-        tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 6)])
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
+        tokenizer_object=word_level_tokenizer(words, family),
         pad_token="[PAD]",
         unk_token="[UNK]",
         cls_token="[CLS]",
@@ -214,9 +183,7 @@ def build_tiny_model(family: str, vocab_size: int, hidden_size=32, layers=2, hea
 
 
 def build_tiny_backbone(family: str, out: Path, corpus: list[str | Path], options: dict) -> Path:
-    counts = corpus_words(corpus)
-    words = [w for w, _ in counts.most_common(options["vocab_words"])] + options["extra_words"]
-    tokenizer = build_tiny_tokenizer(words, family)
+    tokenizer = build_tiny_tokenizer(vocabulary(corpus, options), family)
     model = build_tiny_model(
         family,
         len(tokenizer),

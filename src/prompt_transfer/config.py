@@ -67,8 +67,19 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     return _key_path(error), _message(error)
 
 
+def _allows_strings(schema_: dict) -> bool:
+    return schema_.get("type") == "string" or any(map(_allows_strings, schema_.get("anyOf", [])))
+
+
 def _message(error: jsonschema.ValidationError) -> str:
-    """The validator's message, except for unknown keys, which are named with the allowed ones."""
+    """The validator's message, except for unknown keys, which are named with the allowed ones,
+    and YAML's booleans where a word is wanted."""
+    if isinstance(error.instance, bool) and _allows_strings(error.schema):
+        word = "yes" if error.instance else "no"
+        return (
+            f"{error.instance} is a YAML boolean, not a word: YAML reads bare yes/no, true/false and on/off "
+            f'as booleans; quote a word ("{word}")'
+        )
     if error.validator == "additionalProperties" and error.validator_value is False:
         import re
 
@@ -199,9 +210,10 @@ def _generation_problems(config: dict, name: str) -> list[str]:
 def load_study(raw: dict) -> dict:
     """load_config and the checks of the stages that read other parts of the config: what the
     workflow does before planning any job."""
-    from . import cross_model, prompt_sources, tpt
+    from . import cross_model, input_checks, prompt_sources, tpt
 
     config = load_config(raw)
+    input_checks.check(config)
     tpt.check(config)
     cross_model.check(config)
     prompt_sources.check(config)

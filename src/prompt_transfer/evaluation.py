@@ -6,7 +6,7 @@ import torch
 
 from .backbones import evaluation_attention
 from .runtime import Runtime
-from .scorers import Encoded, Scorer
+from .scorers import Encoded, Scorer, truncated_inputs
 from .session import Session
 from .specs import BaselineJob, TransferJob
 
@@ -36,17 +36,24 @@ def predict(
     return predictions
 
 
+def scored_outputs(
+    scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
+) -> tuple[list[float], list[str] | None]:
+    """Each item's score, in the order of `items`: 1 or 0 (the right class or not), or for a
+    generation task its metric (F1, ROUGE-L; generation.py), with the texts it wrote (None for
+    classification). The scores are what the intervals resample."""
+    if getattr(scorer, "generates", False):
+        from .generation import scored_texts
+
+        return scored_texts(scorer, prompt, items, batch_size, runtime)
+    labels = torch.tensor([x.label for x in items])
+    return (predict(scorer, prompt, items, batch_size, runtime) == labels).float().tolist(), None
+
+
 def example_scores(
     scorer: Scorer, prompt: torch.Tensor | None, items: list[Encoded], batch_size: int, runtime: Runtime
 ) -> list[float]:
-    """Each item's score, in the order of `items`: 1 or 0 (the right class or not), or for a
-    generation task its metric (F1, ROUGE-L; generation.py). What the intervals resample."""
-    if getattr(scorer, "generates", False):
-        from .generation import example_scores as generated
-
-        return generated(scorer, prompt, items, batch_size, runtime)
-    labels = torch.tensor([x.label for x in items])
-    return (predict(scorer, prompt, items, batch_size, runtime) == labels).float().tolist()
+    return scored_outputs(scorer, prompt, items, batch_size, runtime)[0]
 
 
 def accuracy(
@@ -83,7 +90,8 @@ def run_transfer_job(
         manifest, job.backbone, job.task, job.evaluation, data_dir, threads
     )
     prompt, meta = load_prompt(prompt_path, scorer.hidden_size)
-    scores = example_scores(scorer, prompt, items, job.evaluation.batch_size, runtime)
+    truncated = truncated_inputs(items, "validation", job.evaluation.max_length)
+    scores, predictions = scored_outputs(scorer, prompt, items, job.evaluation.batch_size, runtime)
     result = {
         "backbone": job.backbone.name,
         "source": meta.get("task"),
@@ -94,8 +102,13 @@ def run_transfer_job(
         "examples": len(items),
         "prompt": str(prompt_path),
         "seed": meta.get("settings", {}).get("seed"),
+        "truncated_inputs": truncated,
         "runtime": runtime.describe(),
     }
+    if predictions is not None and job.evaluation.examples_kept:
+        from .generation import kept_examples
+
+        result["generated"] = kept_examples(scorer, items, predictions, scores, job.evaluation.examples_kept)
     write_json(out, result)
     return result
 
@@ -109,6 +122,7 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
         manifest, job.backbone, job.task, job.evaluation, data_dir, threads
     )
     batch_size = job.evaluation.batch_size
+    truncated = truncated_inputs(items, "validation", job.evaluation.max_length)
     seeds = [job.seed + k for k in range(job.random_prompts)]
     random_examples = []
     for seed in seeds:
@@ -129,6 +143,7 @@ def run_baseline_job(job: BaselineJob, manifest, data_dir, out, threads=None, se
         "random_seeds": seeds,
         "metric": metric_name(scorer),
         "examples": len(items),
+        "truncated_inputs": truncated,
         "runtime": runtime.describe(),
     }
     if job.uniform_random:  # the authors' baseline: uniform [0, 1) values, a fresh draw per evaluation

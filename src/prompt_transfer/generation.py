@@ -44,6 +44,7 @@ class GenerationItem:
     answers: list[str]  # every reference the metric accepts
     label: int = -1  # no class (the classification paths sort and batch by `ids` only)
     read_index: int = 0
+    truncated: bool = False  # its text was cut to the scorer's max_length
 
 
 @dataclass
@@ -90,9 +91,11 @@ class _GenerativeScorer(Scorer):
         return [ids[:cap] + [self.eos_id] * (self.target_eos and len(ids) < cap) for ids in encoded]
 
     def encode(self, rows: list[dict]) -> list[GenerationItem]:
-        ids = self.input_ids(rows)
+        ids, cuts = self.input_ids(rows)
         targets = self.target_ids([r.get("target", "") for r in rows])
-        return [GenerationItem(i, t, r.get("answers", [])) for i, t, r in zip(ids, targets, rows)]
+        return [
+            GenerationItem(i, t, r.get("answers", []), truncated=cut) for i, t, r, cut in zip(ids, targets, rows, cuts)
+        ]
 
     def collate(self, items) -> GenerationBatch:
         width = max(len(x.ids) for x in items)
@@ -296,20 +299,40 @@ def generate_texts(
     return scorer.decode(generate_tokens(scorer, prompt, items, batch_size, runtime))
 
 
-def example_scores(
+def scored_texts(
     scorer: _GenerativeScorer, prompt, items: list[GenerationItem], batch_size: int, runtime
-) -> list[float]:
-    """The task's metric (in [0, 1]) of each greedy output, in the order of `items`: on the
-    decoded text (F1, ROUGE-L) or, for a token metric, on the written tokens against the
-    training target's (the authors' BLEU: their reference is the target cut to target_len)."""
+) -> tuple[list[float], list[str]]:
+    """The task's metric (in [0, 1]) of each greedy output, and the outputs, in the order of
+    `items`: on the decoded text (F1, ROUGE-L) or, for a token metric, on the written tokens
+    against the training target's (the authors' BLEU: their reference is the target cut to
+    target_len)."""
     written = generate_tokens(scorer, prompt, items, batch_size, runtime)
+    predictions = scorer.decode(written)
     if scorer.metric in TOKEN_METRICS:
         pieces = scorer.tokenizer.convert_ids_to_tokens
-        return [
+        scores = [
             token_score(scorer.metric, pieces(w, skip_special_tokens=True), pieces(x.target, skip_special_tokens=True))
             for w, x in zip(written, items)
         ]
-    return [example_score(scorer.metric, p, x.answers) for p, x in zip(scorer.decode(written), items)]
+    else:
+        scores = [example_score(scorer.metric, p, x.answers) for p, x in zip(predictions, items)]
+    return scores, predictions
+
+
+def kept_examples(
+    scorer: _GenerativeScorer, items: list[GenerationItem], predictions: list[str], scores: list[float], count: int
+) -> list[dict]:
+    """The first `count` examples as a reader sees them: the input the model read (templated, cut
+    to max_length), every reference, what it wrote and its score."""
+    return [
+        {
+            "input": scorer.tokenizer.decode(x.ids, skip_special_tokens=True),
+            "references": x.answers,
+            "prediction": prediction,
+            "score": round(score, 4),
+        }
+        for x, prediction, score in list(zip(items, predictions, scores))[:count]
+    ]
 
 
 @torch.inference_mode()

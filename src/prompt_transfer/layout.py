@@ -29,6 +29,7 @@ MATRIX_BY_SEED = "results/transfer/{backbone}/matrix_by_seed.csv"  # each seed's
 SUMMARY = "results/transfer/{backbone}/summary.csv"
 TYPE_DIFFERENCE = "results/transfer/{backbone}/type_difference.csv"
 HEATMAP = "results/heatmap.pdf"
+GENERATION_EXAMPLES = "results/generation_examples.html"  # the first texts of each generation pair
 PAPER_COMPARISON = "results/paper_comparison/{backbone}.csv"  # against a published table
 PAPER_COMPARISON_FIGURE = "results/paper_comparison/{backbone}.pdf"
 

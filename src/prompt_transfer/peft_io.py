@@ -96,7 +96,7 @@ def export_adapter(prompt: torch.Tensor, out_dir, config: dict, side: dict) -> N
 def run_export_job(job: TrainJob, manifest_path, prompt_path, out_dir, threads=None) -> dict:
     """The export_peft rule: one trained prompt as a PEFT adapter folder for its backbone."""
     from .prompts import load_prompt
-    from .scorers import default_template
+    from .input_checks import default_template
 
     prompt, meta = load_prompt(prompt_path)
     family = job.backbone.scorer
@@ -145,15 +145,16 @@ def _local_folder(path_or_id) -> Path:
         raise UserError(f"{text}: no local folder of that name, and the HF hub gave no adapter ({type(e).__name__})")
 
 
-def _weights(folder: Path) -> dict:
+def _weights(folder: Path) -> tuple[Path, dict]:
+    """The adapter's weights file and its tensors."""
     if (folder / ADAPTER_WEIGHTS).is_file():
-        return load_tensors(folder / ADAPTER_WEIGHTS)[0]
+        return folder / ADAPTER_WEIGHTS, load_tensors(folder / ADAPTER_WEIGHTS)[0]
     if (folder / LEGACY_WEIGHTS).is_file():
         from .prompts import _torch_load
 
         loaded = _torch_load(folder / LEGACY_WEIGHTS)
         if isinstance(loaded, dict):
-            return loaded
+            return folder / LEGACY_WEIGHTS, loaded
         raise FileFormatError(f"{folder / LEGACY_WEIGHTS}: expected a dictionary of tensors")
     raise FileFormatError(f"{folder}: PEFT adapter without {ADAPTER_WEIGHTS}")
 
@@ -178,10 +179,12 @@ def read_peft_adapter(path_or_id, expected_hidden_size: int | None = None) -> tu
             f"{path_or_id}: a PEFT {kind or 'adapter of unknown type'} adapter; only PROMPT_TUNING adapters are soft "
             "prompts that can be read"
         )
-    tensors = _weights(folder)
+    weights_file, tensors = _weights(folder)
     if PROMPT_KEY not in tensors:
         raise FileFormatError(f"{folder}: no tensor named {PROMPT_KEY!r} in the adapter (found {sorted(tensors)})")
-    rows = tensors[PROMPT_KEY].float()
+    from .prompts import checked_values
+
+    rows = checked_values(tensors[PROMPT_KEY], weights_file)
     length = config.get("num_virtual_tokens")
     if rows.dim() != 2 or not isinstance(length, int) or rows.shape[0] < length:
         raise PromptShapeError(

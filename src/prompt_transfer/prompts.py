@@ -18,6 +18,24 @@ def save_prompt(path, prompt: torch.Tensor, metadata: dict) -> None:
     save_tensors(path, {"prompt": prompt.float()}, metadata)
 
 
+def checked_values(tensor: torch.Tensor, where) -> torch.Tensor:
+    """A prompt's values as float32. Any file from outside may hold integers, booleans, NaN or
+    infinities (also float64 values past float32's range), which would be scored as if they
+    were a prompt: refused naming `where`, the file."""
+    if not tensor.is_floating_point():
+        raise FileFormatError(
+            f"{where}: prompt of {str(tensor.dtype).removeprefix('torch.')} values, not floating point"
+        )
+    values = tensor.float()
+    bad = ~torch.isfinite(values)
+    if bad.any():
+        first = [int(i) for i in bad.nonzero()[0]]
+        raise FileFormatError(
+            f"{where}: prompt with {int(bad.sum())} NaN or infinite entries of {values.numel()} (the first at {first})"
+        )
+    return values
+
+
 def _torch_load(path: Path):
     """torch.load, weights-only; a file it cannot read is named without torch's own text (which
     suggests the unsafe weights_only=False)."""
@@ -49,7 +67,7 @@ def load_prompt(path, hidden_size: int | None = None) -> tuple[torch.Tensor, dic
         if not isinstance(loaded, torch.Tensor):
             raise PromptShapeError(f"{path}: holds a {type(loaded).__name__}, not a tensor")
         prompt, meta = loaded, {}
-    prompt = prompt.float()
+    prompt = checked_values(prompt, path)
     if prompt.dim() != 2 or (hidden_size is not None and prompt.shape[1] != hidden_size):
         if (
             hidden_size is not None

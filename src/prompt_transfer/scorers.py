@@ -16,11 +16,14 @@ input embeddings) and returns one logit per class; `prompt=None` scores the bare
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from .errors import ConfigError
+from .input_checks import label_word_prefix, shared_label_token, template_of, template_problem
 from .specs import Task
 
 FAMILIES = ("mlm", "seq2seq", "causal", "embedding")
@@ -47,6 +50,14 @@ class Encoded:
     ids: list[int]
     label: int
     read_index: int
+    truncated: bool = False  # its text was cut to the scorer's max_length
+
+
+def truncated_inputs(items: list, what: str, max_length: int) -> int:
+    """How many of `items` had their text cut to `max_length` tokens, logged (jobs record it)."""
+    count = sum(x.truncated for x in items)
+    logging.getLogger(__name__).info("%s: %d of %d inputs cut to max_length %d", what, count, len(items), max_length)
+    return count
 
 
 def _allocate(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
@@ -65,10 +76,6 @@ def _cut(text: str, offsets: list[tuple[int, int]], keep: int) -> str:
     if keep >= len(offsets):
         return text
     return text[: offsets[keep - 1][1]] if keep > 0 else ""
-
-
-def default_template(has_text_b: bool) -> str:
-    return "{text_a} {sep} {text_b}" if has_text_b else "{text_a}"
 
 
 class Scorer:
@@ -96,11 +103,16 @@ class Scorer:
     # -- text -> token ids ------------------------------------------------------------------
 
     def template(self, has_text_b: bool) -> str:
-        templates = self.task.templates
-        return templates.get(self.family) or templates.get("default") or default_template(has_text_b)
+        """The family's template; one that cannot render the rows is refused (as at plan time)."""
+        template = template_of(self.task.templates, self.family, has_text_b)
+        problem = template_problem(template, has_text_b)
+        if problem:
+            raise ConfigError(f"task {self.task.name} ({self.family} scorer): template {template!r}: {problem}")
+        return template
 
-    def _truncated_fields(self, rows: list[dict]) -> list[dict]:
-        """Cut text_a/text_b (longest first) so the task text fits `max_length` tokens."""
+    def _truncated_fields(self, rows: list[dict]) -> list[tuple[dict, bool]]:
+        """Cut text_a/text_b (longest first) so the task text fits `max_length` tokens; each row's
+        fields and whether they were cut."""
 
         def offsets(texts):
             return self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)[
@@ -112,7 +124,8 @@ class Scorer:
         out = []
         for row, oa, ob in zip(rows, off_a, off_b):
             keep_a, keep_b = _allocate(len(oa), len(ob), self.max_length)
-            out.append({"text_a": _cut(row["text_a"], oa, keep_a), "text_b": _cut(row["text_b"] or "", ob, keep_b)})
+            fields = {"text_a": _cut(row["text_a"], oa, keep_a), "text_b": _cut(row["text_b"] or "", ob, keep_b)}
+            out.append((fields, keep_a < len(oa) or keep_b < len(ob)))
         return out
 
     @property
@@ -121,26 +134,31 @@ class Scorer:
         (the authors' T5 generation formatters), not text_a/text_b longest-first before rendering."""
         return self.task.truncation == "rendered"
 
-    def render(self, rows: list[dict]) -> list[str]:
+    def rendered(self, rows: list[dict]) -> list[tuple[str, bool]]:
+        """Each row's templated text and whether its task text was cut to fit (under
+        `truncation: rendered` the tokens are cut afterwards, by input_ids)."""
         template = self.template(any(r.get("text_b") for r in rows))
         fields = {"sep": self.sep, "mask": self.tokenizer.mask_token or ""}
         if self.truncates_rendered:
-            texts = [{"text_a": r["text_a"], "text_b": r["text_b"] or ""} for r in rows]
+            texts = [({"text_a": r["text_a"], "text_b": r["text_b"] or ""}, False) for r in rows]
         else:
             texts = self._truncated_fields(rows)
-        try:
-            return [template.format_map({**fields, **f}) for f in texts]
-        except KeyError as e:
-            raise ValueError(f"task {self.task.name}: template {template!r} uses unknown field {e}") from None
+        return [(template.format_map({**fields, **f}), cut) for f, cut in texts]
 
-    def input_ids(self, rows: list[dict]) -> list[list[int]]:
-        """Token ids of the rendered inputs (cut to max_length under `truncation: rendered`)."""
-        ids = self.tokenizer(self.render(rows), add_special_tokens=self.add_special_tokens)["input_ids"]
-        return [i[: self.max_length] for i in ids] if self.truncates_rendered else ids
+    def render(self, rows: list[dict]) -> list[str]:
+        return [text for text, _ in self.rendered(rows)]
+
+    def input_ids(self, rows: list[dict]) -> tuple[list[list[int]], list[bool]]:
+        """Token ids of the rendered inputs, and whether each was cut to max_length."""
+        texts, cuts = zip(*self.rendered(rows)) if rows else ((), ())
+        ids = self.tokenizer(list(texts), add_special_tokens=self.add_special_tokens)["input_ids"]
+        if self.truncates_rendered:
+            return [i[: self.max_length] for i in ids], [len(i) > self.max_length for i in ids]
+        return ids, list(cuts)
 
     def encode(self, rows: list[dict]) -> list[Encoded]:
-        ids = self.input_ids(rows)
-        return [Encoded(i, r["label"], self.read_index(i)) for i, r in zip(ids, rows)]
+        ids, cuts = self.input_ids(rows)
+        return [Encoded(i, r["label"], self.read_index(i), cut) for i, r, cut in zip(ids, rows, cuts)]
 
     def read_index(self, ids: list[int]) -> int:
         return len(ids) - 1
@@ -203,18 +221,18 @@ class _LabelTokenScorer(Scorer):
 
     def __init__(self, model, tokenizer, task, max_length, options=None):
         super().__init__(model, tokenizer, task, max_length, options)
+        shared = shared_label_token(task.labels, task.label_words, self._first_token)
+        if shared is not None:
+            first, second, token = shared
+            raise ConfigError(
+                f"task {task.name} ({self.family} scorer): labels {first!r} and {second!r} share the scored "
+                f"first token {tokenizer.convert_ids_to_tokens(token)!r} of their label words"
+            )
         ids, owner = [], []
         for label, words in enumerate(task.label_words):
             for word in words if isinstance(words, list) else [words]:
                 ids.append(self._first_token(word))
                 owner.append(label)
-        first = {}
-        for token, label in zip(ids, owner):
-            if first.setdefault(token, label) != label:
-                raise ValueError(
-                    f"task {task.name}: labels {task.labels[first[token]]!r} and {task.labels[label]!r} "
-                    f"share the first token {tokenizer.convert_ids_to_tokens(token)!r} of their label words"
-                )
         self.label_token_ids = torch.tensor(ids, device=self.device)
         self.label_token_owner = owner
         # Averages the logits of each label's alternative words: [C, K]
@@ -228,11 +246,11 @@ class _LabelTokenScorer(Scorer):
         no word expresses, e.g. the authors' id 897 for ETHICS label 0)."""
         if isinstance(word, int):
             if not 0 <= word < self.input_embeddings.weight.shape[0]:
-                raise ValueError(f"task {self.task.name}: label token id {word} is outside the vocabulary")
+                raise ConfigError(f"task {self.task.name}: label token id {word} is outside the vocabulary")
             return word
         tokens = self.tokenizer(self.word_prefix + word, add_special_tokens=False)["input_ids"]
         if not tokens:
-            raise ValueError(f"task {self.task.name}: label word {word!r} has no tokens")
+            raise ConfigError(f"task {self.task.name}: label word {word!r} has no tokens")
         return tokens[0]
 
     def scored_labels(self) -> dict[str, dict]:
@@ -362,7 +380,7 @@ class CausalScorer(_LabelTokenScorer):
     family = "causal"
 
     def __init__(self, model, tokenizer, task, max_length, options=None):
-        self.word_prefix = (options or {}).get("label_word_prefix", " ")
+        self.word_prefix = label_word_prefix(self.family, options or {})
         super().__init__(model, tokenizer, task, max_length, options)
         head = model.get_output_embeddings()
         self.label_weight = head.weight[self.label_token_ids]

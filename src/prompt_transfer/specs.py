@@ -149,6 +149,7 @@ class Evaluation(Spec):
     max_length: int
     precision: str
     batch_size: int
+    examples_kept: int | None = None  # generation tasks: the first examples' texts the results keep
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,8 @@ def backbone(config: dict, name: str) -> Backbone:
 
 def evaluation(config: dict, backbone_: str, target: str) -> Evaluation:
     settings = training(config, backbone_, target)
-    return Evaluation(settings.max_length, settings.precision, config["evaluation"]["batch_size"])
+    kept = config["evaluation"]["generation_examples"] if "generation" in config["tasks"][target] else None
+    return Evaluation(settings.max_length, settings.precision, config["evaluation"]["batch_size"], kept)
 
 
 def data_job(config: dict, name: str) -> DataJob:

@@ -19,7 +19,7 @@ from . import loop
 from .evaluation import accuracy
 from .loop import LOG_COLUMNS, Checkpointing
 from .runtime import Runtime
-from .scorers import Encoded, Scorer
+from .scorers import Encoded, Scorer, truncated_inputs
 from .specs import TrainJob, Training
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,9 @@ def run_train_job(
     session = Session()
     scorer = session.scorer(manifest, job.backbone, job.task, settings.max_length, runtime)
     train, dev = (session.split(scorer, data_dir, split) for split in ("train", "dev"))
+    truncated = {
+        name: truncated_inputs(items, name, settings.max_length) for name, items in [("train", train), ("dev", dev)]
+    }
     settings = with_step_budget(settings, len(train))
     init, init_info = initial_prompt(job, scorer, init_path)
     prepare_frozen_backbone(scorer.model, runtime)
@@ -205,6 +208,7 @@ def run_train_job(
         "train_seconds": time.perf_counter() - started,
         "train_examples": len(train),
         "dev_examples": len(dev),
+        "truncated_inputs": truncated,
         "init": init_info,
         "scored_labels": scorer.scored_labels(),
         "settings": settings.to_dict(),

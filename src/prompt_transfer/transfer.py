@@ -226,3 +226,42 @@ def transfer_summary(matrix):
         "cross_type_relative": pooled.get("cross-type"),
     }
     return pd.concat([table, pd.DataFrame([overall])], ignore_index=True)
+
+
+EXAMPLES_SHOWN = 3  # per pair in the report; each result keeps config evaluation.generation_examples
+
+
+def generated_examples(pair_files, per_pair: int = EXAMPLES_SHOWN):
+    """The first `per_pair` texts each generation pair's result keeps (its `generated` list), one
+    row each: what the prompt made the model write next to the references and its score."""
+    import pandas as pd
+
+    from . import layout
+    from .io import read_json
+
+    rows = []
+    for path in pair_files:
+        result = read_json(path)
+        for number, example in enumerate(result.get("generated", [])[:per_pair]):
+            rows.append(
+                {
+                    "backbone": result["backbone"],
+                    "seed": layout.seed_of(path),
+                    "source": result["source"],
+                    "target": result["target"],
+                    "example": number,
+                    result["metric"]: example["score"],
+                    "prediction": example["prediction"],
+                    "references": " | ".join(example["references"]),
+                    "input": example["input"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def examples_page(table) -> str:
+    """The examples as a web page the report shows (a table of CSV cells it would only offer as
+    a download); every text escaped."""
+    style = "body{font-family:sans-serif;font-size:13px} td,th{border:1px solid #ccc;padding:3px;vertical-align:top;text-align:left}"
+    body = table.to_html(index=False, escape=True, border=0) if len(table) else "<p>no generation pairs</p>"
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>{body}</body></html>\n"
