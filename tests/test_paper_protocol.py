@@ -507,7 +507,7 @@ def test_the_authors_bleu_on_hand_computed_pieces():
 
 def test_bleu_authors_scores_written_tokens_against_the_cut_target(tiny_backbones, generation_rows):
     from prompt_transfer import metrics, specs
-    from prompt_transfer.generation import example_scores, generate_tokens
+    from prompt_transfer.generation import generate_tokens, scored_texts
     from prompt_transfer.runtime import setup_runtime
 
     model, tokenizer = tiny_backbones["seq2seq"]
@@ -520,4 +520,4 @@ def test_bleu_authors_scores_written_tokens_against_the_cut_target(tiny_backbone
     pieces = tokenizer.convert_ids_to_tokens
     expected = [metrics.authors_bleu(pieces(w), pieces(x.target)) for w, x in zip(written, items)]
     assert all(len(x.target) == 3 for x in items)
-    assert example_scores(scorer, None, items, 2, runtime) == pytest.approx(expected)
+    assert scored_texts(scorer, None, items, 2, runtime)[0] == pytest.approx(expected)
