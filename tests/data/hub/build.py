@@ -30,8 +30,8 @@ def glue(text_columns, names):
 
 # owner/name[@revision] -> layout ("card": README configs + dataset_info; "export": the parquet
 # export branch, no README, files as `files` writes them; "script": a loading script only),
-# configs: {config: (features, splits, sample task)}.
-# A split in `unlabelled` holds label -1 only (GLUE's test splits, IMDB's unsupervised).
+# configs: {config: (features, splits, sample task)}; `default_config`: the config the card marks
+# `default: true`. A split in `unlabelled` holds label -1 only (GLUE's test splits, IMDB's unsupervised).
 DATASETS = {
     "nyu-mll/glue": {
         "layout": "card",
@@ -171,6 +171,7 @@ DATASETS = {
                 None,
             )
         },
+        "default_config": "plain_text",
     },
     "google-research-datasets/nq_open": {
         "layout": "card",
@@ -254,7 +255,10 @@ def card(repo: str, spec: dict, counts: dict) -> str:
             }
         )
         folder = data_dir or config
-        configs.append({"config_name": config, "data_files": [{"split": s, "path": f"{folder}/{s}-*"} for s in splits]})
+        entry = {"config_name": config, "data_files": [{"split": s, "path": f"{folder}/{s}-*"} for s in splits]}
+        if config == spec.get("default_config"):
+            entry["default"] = True
+        configs.append(entry)
     head = yaml.safe_dump({"dataset_info": infos, "configs": configs}, sort_keys=False)
     return f"---\n{head}---\n\nA local copy of {repo} in the hub's schema for the workflow's tests (../README.md).\n"
 
