@@ -301,4 +301,5 @@ def test_a_released_study_plans_imports_evaluations_and_the_comparison(
     assert counts == {
         "prepare_data": n, "materialize_backbone": 1, "import_prompt": n, "evaluate_transfer": n * n,
         "evaluate_baselines": n, "transfer_matrix": 1, "heatmap": 1, "paper_comparison": 1, "all": 1,
+        **({"generation_examples": 1} if set(tasks) & set(GENERATION) else {}),  # the generated texts' page
     }  # fmt: skip
