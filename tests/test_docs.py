@@ -1,5 +1,6 @@
 """Every command the README and docs/ show can run after the README's install: the scripts they
-name import only installed modules, and the study files they layer exist and are valid."""
+name import only installed modules, and the study files they layer exist and are valid. And what
+docs/design.md says of the layout: each script in workflow_scripts/ is named after its rule."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ COMMANDS = "\n".join(
     line for doc in DOCS for line in doc.read_text().splitlines() if "python" in line or "snakemake" in line
 )
 SCRIPTS = sorted(set(re.findall(r"python3? ((?:benchmarks|workflow_scripts)/\w+\.py)", COMMANDS)))
+RULES = "\n".join(path.read_text() for path in sorted((REPO / "rules").glob("*.smk")))
 STUDIES = sorted(set(re.findall(r"--configfile (studies/[\w.-]+\.yaml)", COMMANDS)))
 
 
@@ -57,3 +59,11 @@ def test_every_study_file_the_docs_use_is_valid(study, capsys, tmp_path, monkeyp
     (checkout / "task_prompt_emb").symlink_to(released_prompts)
     monkeypatch.chdir(tmp_path)
     assert check_config([str(REPO / "config.yaml"), str(REPO / study)]) == 0, capsys.readouterr().out
+
+
+def test_every_script_is_named_after_the_rule_that_runs_it():
+    blocks = re.findall(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", RULES, re.M | re.S)
+    runs = {rule: re.findall(r"PROMPT_TRANSFER_SCRIPTS/(\w+)\.py", body) for rule, body in blocks}
+    for script in sorted((REPO / "workflow_scripts").glob("*.py")):
+        assert runs.get(script.stem) == [script.stem], f"no rule {script.stem} runs {script.name}"
+    assert {script for scripts in runs.values() for script in scripts} <= set(runs)
