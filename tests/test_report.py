@@ -140,6 +140,7 @@ def test_every_stage_puts_its_figures_and_tables_in_the_report():
         "indicator_correlation",
         "indicator_figure",
         "masking_table",
+        "generation_examples",
         "paper_comparison",
         "prompt_bank",
     }
