@@ -3,7 +3,7 @@
     snakemake --cores 8 results/heatmap.pdf                        # tasks and models from the HF hub
     snakemake --cores 8 results/heatmap.pdf --config data_dir=tests/data/sample  # local task data
 
-See README.md for the stages and every result path.
+See docs/usage.md for the stages and every result path.
 """
 
 import os

@@ -56,9 +56,10 @@ from prompt_transfer import loop  # noqa: E402
 from prompt_transfer.backbones import build_tiny_tokenizer, prepare_frozen_backbone  # noqa: E402
 from prompt_transfer.benchmarks import matmul_peak, synchronize  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
+from prompt_transfer.families import FAMILIES  # noqa: E402
 from prompt_transfer.generation import GenerationItem, generate_texts, make_generator  # noqa: E402
 from prompt_transfer.runtime import bf16_supported, choose_device, setup_runtime  # noqa: E402
-from prompt_transfer.scorers import FAMILIES, Encoded  # noqa: E402
+from prompt_transfer.scorers import Encoded  # noqa: E402
 from prompt_transfer.specs import Task  # noqa: E402
 
 COLUMNS = ["section", "backbone", "precision", "batch", "tokens_per_s", "achieved_tflops", "peak_tflops", "mfu",

@@ -49,7 +49,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from prompt_transfer.backbones import build_tiny_tokenizer  # noqa: E402
 from prompt_transfer.generation import GenerationBatch  # noqa: E402
-from prompt_transfer.scorers import Batch, make_scorer  # noqa: E402
+from prompt_transfer.scorers import Batch  # noqa: E402
+from prompt_transfer.session import make_scorer  # noqa: E402
 from prompt_transfer.specs import Task  # noqa: E402
 
 TASKS = ["imdb", "sst2", "laptop", "restaurant", "movierationales", "tweeteval_sentiment", "mnli", "qnli",

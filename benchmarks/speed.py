@@ -41,7 +41,8 @@ from prompt_transfer import backbones, config as cfg, data, specs  # noqa: E402
 from prompt_transfer.backbones import prepare_frozen_backbone  # noqa: E402
 from prompt_transfer.benchmarks import matmul_peak  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
-from prompt_transfer.peft_io import PEFT_TASK_TYPES, class_logits, peft_forward  # noqa: E402
+from prompt_transfer.families import REGISTRY  # noqa: E402
+from prompt_transfer.peft_io import class_logits, peft_forward  # noqa: E402
 from prompt_transfer.runtime import bf16_supported, setup_runtime  # noqa: E402
 from prompt_transfer.scorers import Encoded  # noqa: E402
 from prompt_transfer.session import Session  # noqa: E402
@@ -97,7 +98,7 @@ class PeftStep:
         from peft import PromptTuningConfig, get_peft_model
 
         self.scorer, self.family, self.length, self.runtime = scorer, family, length, runtime
-        config = PromptTuningConfig(task_type=PEFT_TASK_TYPES[family], num_virtual_tokens=length)
+        config = PromptTuningConfig(task_type=REGISTRY[family].peft_task_type, num_virtual_tokens=length)
         self.model = get_peft_model(scorer.model, config)
         self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=lr)
 
@@ -192,7 +193,7 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
 
     length = settings.prompt_length
     model = get_peft_model(
-        scorer.model, PromptTuningConfig(task_type=PEFT_TASK_TYPES[spec.scorer], num_virtual_tokens=length)
+        scorer.model, PromptTuningConfig(task_type=REGISTRY[spec.scorer].peft_task_type, num_virtual_tokens=length)
     )
     labels = scorer.label_vectors
 

@@ -32,12 +32,12 @@ rule indicators:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_of("compute_indicators"),
+        code=code_of("indicators"),
         job=job_spec(specs.indicators_job, "backbone", "seed"),
         prompts=lambda wc, input: named_paths(TASKS, input.prompts),
         neurons=lambda wc, input: named_paths(TASKS, input.neurons),
     shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/compute_indicators.py"'
+        'python "$PROMPT_TRANSFER_SCRIPTS/indicators.py"'
         " --job {params.job:q} --prompts {params.prompts} --neurons {params.neurons} --out {output} --log-file {log}"
 
 
@@ -66,11 +66,11 @@ rule external_indicators:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_of("compute_indicators"),
+        code=code_of("indicators"),
         job=job_spec(specs.external_indicators_job, "prompt_set"),
         prompts=external_prompt_arguments,
     shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/compute_indicators.py"'
+        'python "$PROMPT_TRANSFER_SCRIPTS/indicators.py"'
         " --job {params.job:q} --prompts {params.prompts} --out {output} --log-file {log}"
 
 
@@ -144,7 +144,7 @@ rule indicator_figure:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_of("plot_indicators"),
+        code=code_of("indicator_figure"),
         # backbone=spearman.csv,matrix_by_seed.csv,indicators of each seed
         backbones=lambda wc, input: named_paths(
             BACKBONES,
@@ -160,5 +160,5 @@ rule indicator_figure:
             ],
         ),
     shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/plot_indicators.py"'
+        'python "$PROMPT_TRANSFER_SCRIPTS/indicator_figure.py"'
         " --backbones {params.backbones} --out {output} --log-file {log}"

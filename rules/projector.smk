@@ -209,11 +209,11 @@ rule cross_model_figure:
     resources:
         **LIGHT,
     params:
-        code=code_of("plot_cross_model"),
+        code=code_of("cross_model_figure"),
         job=specs.study_tasks(CONFIG, CROSS_MODEL_TASKS).to_json(),
         tables=lambda wc, input: named_paths(PROJECTOR_PAIRS, input),
         task_sets=json.dumps(TASK_SETS),
     shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/plot_cross_model.py"'
+        'python "$PROMPT_TRANSFER_SCRIPTS/cross_model_figure.py"'
         " --job {params.job:q} --tables {params.tables} --task-sets {params.task_sets:q}"
         " --out {output} --log-file {log}"

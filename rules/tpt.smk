@@ -112,9 +112,9 @@ rule tpt_curves:
     resources:
         **LIGHT,
     params:
-        code=code_of("plot_tpt_curves"),
+        code=code_of("tpt_curves"),
         job=STUDY_TASKS.to_json(),
         tables=lambda wc, input: named_paths(BACKBONES, input),
     shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/plot_tpt_curves.py"'
+        'python "$PROMPT_TRANSFER_SCRIPTS/tpt_curves.py"'
         " --job {params.job:q} --tables {params.tables} --out {output} --log-file {log}"

@@ -131,12 +131,12 @@ rule heatmap:
     resources:
         **LIGHT,
     params:
-        code=code_of("plot_heatmap"),
+        code=code_of("heatmap"),
         job=STUDY_TASKS.to_json(),
         matrices=lambda wc, input: named_paths(BACKBONES, input.matrices),
         type_tests=lambda wc, input: named_paths(BACKBONES, input.type_tests),
     shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/plot_heatmap.py"'
+        'python "$PROMPT_TRANSFER_SCRIPTS/heatmap.py"'
         " --job {params.job:q} --matrices {params.matrices} --type-tests {params.type_tests}"
         " --out {output} --log-file {log}"
 

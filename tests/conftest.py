@@ -83,7 +83,7 @@ def tiny_backbones(task_data):
     """family -> (model, tokenizer): random 2-layer models with a word-level vocabulary."""
     from prompt_transfer.backbones import build_tiny_model, build_tiny_tokenizer
     from prompt_transfer.tiny_tokenizer import corpus_words
-    from prompt_transfer.scorers import FAMILIES
+    from prompt_transfer.families import FAMILIES
 
     words = [w for w, _ in corpus_words([task_data / "sst2" / "train.jsonl"]).most_common(1500)]
     out = {}

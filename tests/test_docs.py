@@ -1,5 +1,8 @@
 """Every command the README and docs/ show can run after the README's install: the scripts they
-name import only installed modules, and the study files they layer exist and are valid."""
+name import only installed modules, and the study files they layer exist and are valid. Every
+link between them leads to a file and a heading that exist, and the README links every page of
+docs/. And what
+docs/design.md says of the layout: each script in workflow_scripts/ is named after its rule."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ COMMANDS = "\n".join(
     line for doc in DOCS for line in doc.read_text().splitlines() if "python" in line or "snakemake" in line
 )
 SCRIPTS = sorted(set(re.findall(r"python3? ((?:benchmarks|workflow_scripts)/\w+\.py)", COMMANDS)))
+RULES = "\n".join(path.read_text() for path in sorted((REPO / "rules").glob("*.smk")))
 STUDIES = sorted(set(re.findall(r"--configfile (studies/[\w.-]+\.yaml)", COMMANDS)))
 
 
@@ -30,6 +34,34 @@ def imported_modules(path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             names.add(node.module.split(".")[0])
     return names
+
+
+def headings(doc) -> set[str]:
+    """GitHub's anchors of `doc`'s headings (lower case, punctuation dropped, spaces to hyphens)."""
+    text = re.sub(r"^```.*?^```", "", doc.read_text(), flags=re.M | re.S)
+    titles = re.findall(r"^#+ (.+)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-") for title in titles}
+
+
+def links(doc) -> list[tuple[str, str]]:
+    """(path, anchor) of every relative link of `doc`, outside code."""
+    text = re.sub(r"^```.*?^```", "", doc.read_text(), flags=re.M | re.S)
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    return [tuple(target.partition("#")[::2]) for target in targets if "://" not in target]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda doc: doc.name)
+def test_every_link_leads_to_a_file_and_heading_that_exist(doc):
+    for path, anchor in links(doc):
+        target = (doc.parent / path).resolve() if path else doc
+        assert target.exists(), f"{doc.name}: link to {path}, which does not exist"
+        if anchor:
+            assert anchor in headings(target), f"{doc.name}: link to {path}#{anchor}, no such heading"
+
+
+def test_the_readme_links_every_page_of_the_docs():
+    linked = {(REPO / path).resolve() for path, _ in links(REPO / "README.md")}
+    assert not set(DOCS[1:]) - linked, "pages of docs/ the README does not link"
 
 
 def test_the_docs_name_scripts_and_study_files():
@@ -57,3 +89,11 @@ def test_every_study_file_the_docs_use_is_valid(study, capsys, tmp_path, monkeyp
     (checkout / "task_prompt_emb").symlink_to(released_prompts)
     monkeypatch.chdir(tmp_path)
     assert check_config([str(REPO / "config.yaml"), str(REPO / study)]) == 0, capsys.readouterr().out
+
+
+def test_every_script_is_named_after_the_rule_that_runs_it():
+    blocks = re.findall(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", RULES, re.M | re.S)
+    runs = {rule: re.findall(r"PROMPT_TRANSFER_SCRIPTS/(\w+)\.py", body) for rule, body in blocks}
+    for script in sorted((REPO / "workflow_scripts").glob("*.py")):
+        assert runs.get(script.stem) == [script.stem], f"no rule {script.stem} runs {script.name}"
+    assert {script for scripts in runs.values() for script in scripts} <= set(runs)

@@ -22,7 +22,7 @@ from prompt_transfer.evaluation import stored
 from prompt_transfer.transfer import generated_examples
 from prompt_transfer.generation import generate_texts, naive_generate
 from prompt_transfer.runtime import setup_runtime
-from prompt_transfer.scorers import make_scorer
+from prompt_transfer.session import make_scorer
 from prompt_transfer.specs import Task
 
 GENERATIVE = ["causal", "seq2seq"]

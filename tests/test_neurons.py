@@ -9,10 +9,11 @@ import torch
 from conftest import BACKBONE, TASKS, copy_workdir, jobs, overlay, sentiment_task, snakemake
 
 from prompt_transfer import neurons
+from prompt_transfer.families import FAMILIES
 from prompt_transfer.io import load_tensors, read_json
 from prompt_transfer.prompts import save_prompt
 from prompt_transfer.runtime import setup_runtime
-from prompt_transfer.scorers import FAMILIES, make_scorer
+from prompt_transfer.session import make_scorer
 
 FP32 = setup_runtime(threads=2, precision="fp32")
 

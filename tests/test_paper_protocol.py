@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import TINY_LABEL_WORDS
-from prompt_transfer.scorers import make_scorer
+from prompt_transfer.session import make_scorer
 from prompt_transfer.specs import Task
 
 PROMPT_LENGTH = 100  # the authors' prompt length: their text positions start at 102

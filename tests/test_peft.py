@@ -29,7 +29,8 @@ from conftest import (
 from prompt_transfer import layout, peft_io
 from prompt_transfer.errors import FileFormatError, PromptShapeError, UserError
 from prompt_transfer.io import file_sha256
-from prompt_transfer.scorers import FAMILIES, make_scorer
+from prompt_transfer.families import FAMILIES, REGISTRY
+from prompt_transfer.session import make_scorer
 from prompt_transfer.specs import TrainJob
 
 TOLERANCE = 1e-5  # float32: the scorer reads the label rows of the LM head, PEFT runs all of it
@@ -101,7 +102,7 @@ def test_an_adapter_trained_by_peft_gives_its_logits_in_the_scorer(tiny_backbone
     model, tokenizer = tiny_backbones[family]
     scorer = make_scorer(family, model, tokenizer, sentiment_task(), 32)
     torch.manual_seed(0)
-    config = PromptTuningConfig(task_type=peft_io.PEFT_TASK_TYPES[family], num_virtual_tokens=3)
+    config = PromptTuningConfig(task_type=REGISTRY[family].peft_task_type, num_virtual_tokens=3)
     peft_model = get_peft_model(copy.deepcopy(model), config)
     batch = scorer.collate(scorer.encode(sst2_rows[:16]))
     trainable = [p for p in peft_model.parameters() if p.requires_grad]

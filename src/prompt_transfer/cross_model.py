@@ -8,8 +8,8 @@ Free of torch, so the workflow reads it when it plans the jobs without loading t
 from __future__ import annotations
 
 
-from .config import GENERATIVE_FAMILIES
 from .errors import ConfigError
+from .families import GENERATIVE_FAMILIES
 from .specs import training
 
 OBJECTIVES = ("distance", "task")

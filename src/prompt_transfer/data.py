@@ -159,7 +159,7 @@ def _hub_builder(datasets, hub: dict):
         # script (datasets 4+ runs none); ValueError: a config name the repository does not have.
         raise DataError(
             f"{_hub_where(hub)}: cannot load it from the HF hub ({e}); "
-            "without hub access, give the task data in a folder: --config data_dir=<folder> (README, Offline use)"
+            "without hub access, give the task data in a folder: --config data_dir=<folder> (docs/usage.md, Offline use)"
         ) from None
     pinned = hub.get("revision")
     if pinned and re.fullmatch(r"[0-9a-f]{40}", pinned) and builder.hash != pinned:

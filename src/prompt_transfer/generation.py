@@ -17,7 +17,7 @@ both directions, so the prompt's work cannot be shared), and the decoder runs on
 from its cache.
 
 The scorers here subclass scorers.Scorer (templates, truncation, the prompt in front) and are made
-by scorers.make_scorer for a task with `generation` settings.
+by session.make_scorer for a task with `generation` settings.
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .families import GENERATIVE_FAMILIES
 from .metrics import TOKEN_METRICS, example_score, token_score
 from .scorers import Scorer, seq2seq_training_forward, seq2seq_training_inputs
 from .specs import Task
-
-GENERATIVE_FAMILIES = ("causal", "seq2seq")
 
 
 @dataclass

@@ -16,9 +16,9 @@ import string
 from collections.abc import Callable
 
 from .errors import ConfigError
+from .families import REGISTRY
 
 FIELDS = ("text_a", "text_b", "sep", "mask")
-LABEL_TOKEN_FAMILIES = ("mlm", "seq2seq", "causal")  # families that score label words' first tokens
 
 
 def default_template(has_text_b: bool) -> str:
@@ -117,7 +117,7 @@ def label_problem(labels: list[str], label_words: list, family: str, options: di
     (`vocab` None) only words two labels share verbatim are found."""
 
     def token_of(word):
-        if isinstance(word, int) or vocab is None or family not in LABEL_TOKEN_FAMILIES:
+        if isinstance(word, int) or vocab is None or not REGISTRY[family].scores_label_tokens:
             return word
         ids = vocab.ids(label_word_prefix(family, options) + word)
         if not ids:

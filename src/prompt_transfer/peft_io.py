@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from .errors import FileFormatError, PromptShapeError, UserError
+from .families import REGISTRY
 from .io import file_sha256, load_tensors, read_json, save_tensors, write_json
 from .prompt_sources import ADAPTER_CONFIG, ADAPTER_WEIGHTS, is_hub_id
 from .specs import TrainJob
@@ -28,28 +29,6 @@ from .specs import TrainJob
 LEGACY_WEIGHTS = "adapter_model.bin"  # PEFT before safetensors; read weights-only
 SIDE_FILE = "prompt_transfer.json"
 PROMPT_KEY = "prompt_embeddings"
-
-# The PEFT model class each scorer family's backbone is wrapped in. PEFT has no masked-LM task
-# type: FEATURE_EXTRACTION prepends the prompt and returns the wrapped model's own output, which
-# for an AutoModelForMaskedLM is its vocabulary logits.
-PEFT_TASK_TYPES = {
-    "causal": "CAUSAL_LM",
-    "seq2seq": "SEQ_2_SEQ_LM",
-    "mlm": "FEATURE_EXTRACTION",
-    "embedding": "FEATURE_EXTRACTION",
-}
-
-READ_OUT = {
-    "causal": "output.logits[i, L + read_index] at the label words' first tokens (last input token; "
-    "right padding), averaged over each label's words",
-    "seq2seq": "output.logits[i, 0] at the label words' first tokens, with decoder_input_ids = "
-    "[[decoder_start_token_id]], averaged over each label's words",
-    "mlm": "output.logits[i, L + mask position] at the label words' first tokens, averaged over each label's "
-    "words; the mask token goes where the template puts {mask}, else first, right after the prompt",
-    "embedding": "scale * cosine(mean of output.last_hidden_state[i, L:] over the input tokens, label vector); "
-    "label vectors: the backbone's own (no prompt) mean-pooled embedding of each label's words",
-}
-
 
 # --- out --------------------------------------------------------------------------------------
 
@@ -60,7 +39,7 @@ def adapter_config(length: int, hidden_size: int, family: str, base_model: str, 
     import peft
 
     config = peft.PromptTuningConfig(
-        task_type=PEFT_TASK_TYPES[family],
+        task_type=REGISTRY[family].peft_task_type,
         num_virtual_tokens=length,
         token_dim=hidden_size,
         num_transformer_submodules=1,  # seq2seq too: PEFT's prompt tuning feeds only the encoder
@@ -114,7 +93,11 @@ def run_export_job(job: TrainJob, manifest_path, prompt_path, out_dir, threads=N
             if family == "causal"
             else "",
         },
-        "scorer": {"family": family, "peft_task_type": PEFT_TASK_TYPES[family], "read_out": READ_OUT[family]},
+        "scorer": {
+            "family": family,
+            "peft_task_type": REGISTRY[family].peft_task_type,
+            "read_out": REGISTRY[family].read_out,
+        },
         "prompt": {"file": str(prompt_path), "sha256": file_sha256(prompt_path), "shape": list(prompt.shape)},
         "training": meta,
     }

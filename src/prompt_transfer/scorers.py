@@ -26,8 +26,6 @@ from .errors import ConfigError
 from .input_checks import label_word_prefix, shared_label_token, template_of, template_problem
 from .specs import Task
 
-FAMILIES = ("mlm", "seq2seq", "causal", "embedding")
-
 
 @dataclass
 class Batch:
@@ -489,11 +487,3 @@ class EmbeddingScorer(Scorer):
 
 
 SCORERS = {cls.family: cls for cls in (MLMScorer, Seq2SeqScorer, CausalScorer, EmbeddingScorer)}
-
-
-def make_scorer(family: str, model, tokenizer, task: Task, max_length: int, options: dict | None = None) -> Scorer:
-    if task.generation:  # QA and summarisation: the prompt makes the model write (generation.py)
-        from .generation import make_generator
-
-        return make_generator(family, model, tokenizer, task, max_length, options)
-    return SCORERS[family](model, tokenizer, task, max_length, options)

@@ -13,9 +13,16 @@ from pathlib import Path
 
 from .backbones import load_backbone
 from .data import read_split
+from .generation import make_generator
 from .runtime import Runtime, setup_runtime
-from .scorers import Encoded, Scorer, make_scorer
+from .scorers import SCORERS, Encoded, Scorer
 from .specs import Backbone, Evaluation, Task
+
+
+def make_scorer(family: str, model, tokenizer, task: Task, max_length: int, options: dict | None = None) -> Scorer:
+    if task.generation:  # QA and summarisation: the prompt makes the model write (generation.py)
+        return make_generator(family, model, tokenizer, task, max_length, options)
+    return SCORERS[family](model, tokenizer, task, max_length, options)
 
 
 class Session:
