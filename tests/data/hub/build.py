@@ -28,6 +28,22 @@ def glue(text_columns, names):
     return Features({**{c: S for c in text_columns}, "label": ClassLabel(names=names), "idx": Value("int32")})
 
 
+def setfit_absa(task: str) -> dict:
+    """The SetFit ABSA sets of SemEval-2014 (laptops, restaurants): one schema, string labels."""
+    return {
+        "layout": "card",
+        "data_dir": "data",
+        "configs": {
+            "default": (
+                Features({"text": S, "span": S, "label": S, "ordinal": Value("int64")}),
+                ["train", "test"],
+                task,
+            )
+        },
+        "string_labels": ["negative", "neutral", "positive", "conflict"],
+    }
+
+
 # owner/name[@revision] -> layout ("card": README configs + dataset_info; "export": the parquet
 # export branch, no README, files as `files` writes them; "script": a loading script only),
 # configs: {config: (features, splits, sample task)}; `default_config`: the config the card marks
@@ -88,30 +104,8 @@ DATASETS = {
         },
         "unlabelled": {"unsupervised"},
     },
-    "tomaarsen/setfit-absa-semeval-laptops": {
-        "layout": "card",
-        "data_dir": "data",
-        "configs": {
-            "default": (
-                Features({"text": S, "span": S, "label": S, "ordinal": Value("int64")}),
-                ["train", "test"],
-                "laptop",
-            )
-        },
-        "string_labels": ["negative", "neutral", "positive", "conflict"],
-    },
-    "tomaarsen/setfit-absa-semeval-restaurants": {
-        "layout": "card",
-        "data_dir": "data",
-        "configs": {
-            "default": (
-                Features({"text": S, "span": S, "label": S, "ordinal": Value("int64")}),
-                ["train", "test"],
-                "restaurant",
-            )
-        },
-        "string_labels": ["negative", "neutral", "positive", "conflict"],
-    },
+    "tomaarsen/setfit-absa-semeval-laptops": setfit_absa("laptop"),
+    "tomaarsen/setfit-absa-semeval-restaurants": setfit_absa("restaurant"),
     # main holds a loading script (the hub page: "the viewer is disabled because this dataset repo
     # requires arbitrary Python code execution"); the parquet export is what datasets 4+ reads.
     "eraser-benchmark/movie_rationales": {"layout": "script", "script": "movie_rationales.py"},
