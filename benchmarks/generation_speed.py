@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from prompt_transfer import backbones, config as cfg, data, specs  # noqa: E402
+from prompt_transfer.study import Study  # noqa: E402
 from prompt_transfer.generation import generate_texts, naive_generate  # noqa: E402
 from prompt_transfer.runtime import setup_runtime  # noqa: E402
 from prompt_transfer.session import Session  # noqa: E402
@@ -54,7 +55,9 @@ def timed(fn):
 
 def main() -> None:
     args = arguments()
-    config = cfg.load_config({**yaml.safe_load(Path(args.config).read_text()), "data_dir": args.data_dir})
+    config = Study.from_config(
+        cfg.load_config({**yaml.safe_load(Path(args.config).read_text()), "data_dir": args.data_dir})
+    )
     backbone = specs.backbone(config, args.backbone)
     task = specs.task(config, args.task, backbone.scorer)
     manifest = Path(args.models_dir) / args.backbone / "model.json"
@@ -63,8 +66,8 @@ def main() -> None:
     runtime = setup_runtime(args.threads, args.precision)
     max_length = args.max_length or specs.training(config, args.backbone, args.task).max_length
     scorer = Session().scorer(manifest, backbone, task, max_length, runtime)
-    entry = config["tasks"][args.task]
-    rows = data.read_local_split(Path(args.data_dir) / (entry["local"] or args.task) / "validation.jsonl", 0,
+    entry = config.task(args.task)
+    rows = data.read_local_split(Path(args.data_dir) / (entry.local or args.task) / "validation.jsonl", 0,
                                  generation=True)[: args.examples]  # fmt: skip
     items = scorer.encode(rows)
     prompt = scorer.init_prompt(args.prompt_length, "vocab", torch.Generator().manual_seed(0)).to(runtime.device)

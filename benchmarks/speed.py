@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from prompt_transfer import backbones, config as cfg, data, specs  # noqa: E402
+from prompt_transfer.study import Study  # noqa: E402
 from prompt_transfer.backbones import prepare_frozen_backbone  # noqa: E402
 from prompt_transfer.benchmarks import matmul_peak  # noqa: E402
 from prompt_transfer.evaluation import predict  # noqa: E402
@@ -161,9 +162,9 @@ def study_items(scorer, config, data_dir, per_task: int):
     """Training examples of every study task, tokenised with each task's template: the
     length distribution a study trains on."""
     items = []
-    for task in config["study"]["tasks"]:
-        entry = config["tasks"][task]
-        rows = data.load_local(data_dir, entry["local"] or task, entry["labels"])["train"][:per_task]
+    for task in config.tasks:
+        entry = config.task(task)
+        rows = data.load_local(data_dir, entry.local or task, entry.labels)["train"][:per_task]
         scorer.task = specs.task(config, task, scorer.family)
         items += [Encoded(x.ids, x.label % 2, x.read_index) for x in scorer.encode(rows)]
     return items
@@ -177,9 +178,7 @@ def real_section(name, spec, manifest, settings, config, data_dir, steps, thread
     runtime = setup_runtime(threads, settings.precision)
     # Two sessions, so PEFT gets the backbone as loaded and our loop its own, prepared copy.
     scorer = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
-    items = study_items(
-        scorer, config, data_dir, per_task=max(1, steps * settings.batch_size // len(config["study"]["tasks"]))
-    )
+    items = study_items(scorer, config, data_dir, per_task=max(1, steps * settings.batch_size // len(config.tasks)))
     trained = Session().scorer(manifest, spec, BENCH_TASK, settings.max_length, runtime)
     prepare_frozen_backbone(trained.model, runtime)
     g = torch.Generator().manual_seed(0)
@@ -256,11 +255,9 @@ def precision_section(
                 manifest, spec, task_spec, at_precision, study_dir / "results" / "data" / task, threads
             )
             if items is None:
-                entry = config["tasks"][task]
+                entry = config.task(task)
                 items = (
-                    scorer.encode(
-                        data.load_local(full_split_dir, entry["local"] or task, entry["labels"])["validation"]
-                    )
+                    scorer.encode(data.load_local(full_split_dir, entry.local or task, entry.labels)["validation"])
                     if full_split_dir
                     else sample
                 )
@@ -356,7 +353,9 @@ def main():
     p.add_argument("--json", default=None, help="also write all tables here")
     a = p.parse_args()
 
-    config = cfg.load_config(yaml.safe_load((REPO / "config.yaml").read_text()) | {"data_dir": a.data_dir})
+    config = Study.from_config(
+        cfg.load_config(yaml.safe_load((REPO / "config.yaml").read_text()) | {"data_dir": a.data_dir})
+    )
     torch.set_num_threads(a.threads)
     out = {}
     precisions = ["fp32"] + (["bf16"] if bf16_supported(torch.device("cpu")) or torch.cuda.is_available() else [])
@@ -368,10 +367,10 @@ def main():
         show(f"dense matmul peak ({a.threads} threads)", out["peak"])
     for name in a.backbones:
         spec = specs.backbone(config, name)
-        manifest = Path(config["models_dir"]) / name / "model.json"
+        manifest = Path(config.models_dir) / name / "model.json"
         if not manifest.is_file():
             backbones.materialize(spec, manifest.parent)
-        settings = specs.training(config, name, config["study"]["tasks"][0])
+        settings = specs.training(config, name, config.tasks[0])
         if "step" in a.sections:
             out.setdefault("step", []).extend(
                 step_section(name, spec, manifest, settings, precisions, a.repeats, peaks, a.threads)

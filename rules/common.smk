@@ -1,5 +1,5 @@
-"""Helpers of every rule: the validated config, the study's lists, each job's spec, wildcard
-constraints, and the pieces every compute rule shares.
+"""Helpers of every rule: the typed config (CONFIG, a prompt_transfer.study.Study), the study's
+lists, each job's spec, wildcard constraints, and the pieces every compute rule shares.
 
 Each job gets its spec (src/prompt_transfer/specs.py) as one JSON parameter, `params.job`, so
 Snakemake's params re-run trigger re-runs exactly the jobs whose spec changed. Result paths
@@ -26,19 +26,19 @@ from prompt_transfer.errors import ConfigError
 
 try:
     CONFIG = load_study(config)
-    TPT_STATIC = {b: tpt.static_pairs(CONFIG, b) for b in CONFIG["study"]["backbones"]}
+    TPT_STATIC = {b: tpt.static_pairs(CONFIG, b) for b in CONFIG.backbones}
 except ConfigError as error:
     sys.exit(f"error: {error}")
 
-TASKS = CONFIG["study"]["tasks"]
-BACKBONES = CONFIG["study"]["backbones"]
+TASKS = CONFIG.tasks
+BACKBONES = CONFIG.backbones
 # Backbones whose task prompts come from a prompt source (config backbones.<b>.prompts), and
 # the rest, whose prompts are trained: rules import_prompt and train_prompt, one each.
 IMPORTED = prompt_sources.imported_backbones(CONFIG)
 TRAINED = prompt_sources.trained_backbones(CONFIG)
 # Training seeds (config study.seeds): a trained prompt and everything made from it exist once
 # per seed; an imported backbone has one prompt per task, at the first seed.
-SEEDS = CONFIG["study"]["seeds"]
+SEEDS = CONFIG.seeds
 
 
 def seeds_of(backbone):
@@ -51,15 +51,15 @@ def pair_seeds(source_model, target_model):
 
 
 # Study backbones compared with a published table (config backbones.<b>.reference).
-COMPARED = [b for b in BACKBONES if CONFIG["backbones"][b].get("reference")]
+COMPARED = [b for b in BACKBONES if CONFIG.backbone(b).reference]
 STUDY_TASKS = specs.study_tasks(CONFIG)
 # Tasks whose prompts make the model write text; their results keep the first texts.
-GENERATION_TASKS = [t for t in TASKS if "generation" in CONFIG["tasks"][t]]
+GENERATION_TASKS = [t for t in TASKS if CONFIG.task(t).generates]
 CONDA_ENV = "../envs/workflow.yaml"
 # A resource of the training rules, not a param: it changes when states are saved, not what is
 # computed, so changing it must re-run nothing.
-CHECKPOINT_INTERVAL = CONFIG["checkpoint_interval"]
-PROJECTOR = CONFIG["projector"]
+CHECKPOINT_INTERVAL = CONFIG.checkpoint_interval
+PROJECTOR = CONFIG.projector
 TASK_SETS = PROJECTOR["task_sets"]
 CROSS_MODEL_TASKS = cross_model.eval_tasks(CONFIG)
 PROJECTOR_PAIRS = [f"{p['source']}__{p['target']}" for p in PROJECTOR["pairs"]]
@@ -78,7 +78,7 @@ DOWNLOAD_BACKBONES = sorted(
 # The rules that may download (prepare_data, materialize_backbone, import_prompt) run where
 # Snakemake runs, since many clusters' compute nodes cannot reach the internet; config
 # downloads_on_nodes sends them to the nodes instead.
-DOWNLOADS_LOCAL = not CONFIG["downloads_on_nodes"]
+DOWNLOADS_LOCAL = not CONFIG.downloads_on_nodes
 
 
 onstart:
@@ -101,12 +101,12 @@ def alternation(names):
 
 
 wildcard_constraints:
-    task=alternation(CONFIG["tasks"]),
-    source=alternation(CONFIG["tasks"]),
-    target=alternation(CONFIG["tasks"]),
-    backbone=alternation(CONFIG["backbones"]),
-    source_model=alternation(CONFIG["backbones"]),
-    target_model=alternation(CONFIG["backbones"]),
+    task=alternation(CONFIG.all_tasks),
+    source=alternation(CONFIG.all_tasks),
+    target=alternation(CONFIG.all_tasks),
+    backbone=alternation(CONFIG.all_backbones),
+    source_model=alternation(CONFIG.all_backbones),
+    target_model=alternation(CONFIG.all_backbones),
     objective=alternation(cross_model.OBJECTIVES),
     taskset=alternation(TASK_SETS),
     seed=r"\d+",
@@ -139,7 +139,7 @@ def benchmark_of(rule, job=""):
 
 def compute(kind, runtime, gpu=True, **extra):
     """resources of a compute rule: config resources.<kind> (train, evaluate, projector)."""
-    settings = CONFIG["resources"][kind]
+    settings = CONFIG.resources[kind]
     return {
         "mem_mb": settings["mem_mb"],
         "runtime": runtime,
@@ -149,7 +149,7 @@ def compute(kind, runtime, gpu=True, **extra):
 
 
 def threads_of(kind):
-    return CONFIG["resources"][kind]["threads"]
+    return CONFIG.resources[kind]["threads"]
 
 
 LIGHT = {"mem_mb": 1000, "runtime": 10}  # aggregation and figures
@@ -158,7 +158,7 @@ LIGHT = {"mem_mb": 1000, "runtime": 10}  # aggregation and figures
 def model(wildcard="backbone"):
     """Input function: the manifest of the backbone named by `wildcard`."""
     return lambda wc: layout.MODEL.format(
-        models_dir=CONFIG["models_dir"], backbone=getattr(wc, wildcard)
+        models_dir=CONFIG.models_dir, backbone=getattr(wc, wildcard)
     )
 
 
@@ -178,8 +178,8 @@ def named_paths(names, paths):
 
 def tiny_corpus(backbone):
     """Text files a tiny backbone's tokenizer learns its words from (under data_dir)."""
-    corpus = CONFIG["backbones"][backbone]["source"].get("tiny", {}).get("corpus", [])
-    return [os.path.join(CONFIG["data_dir"] or "", path) for path in corpus]
+    corpus = CONFIG.backbone(backbone).source.get("tiny", {}).get("corpus", [])
+    return [os.path.join(CONFIG.data_dir or "", path) for path in corpus]
 
 
 # --- transferable prompt tuning (rules/tpt.smk) --------------------------------------------
@@ -200,7 +200,7 @@ def tpt_static(backbone):
 def tpt_pairs(backbone):
     """Every pair of `backbone`: the static ones, plus top_k's once the matrix exists."""
     pairs = set(tpt_static(backbone))
-    if tpt.needs_matrix(CONFIG["tpt"]):
+    if tpt.needs_matrix(CONFIG.tpt):
         import pandas as pd
 
         chosen = pd.read_csv(checkpoints.tpt_top_k.get(backbone=backbone).output[0])
@@ -231,7 +231,7 @@ def tpt_summary_inputs(wc):
             layout.TRAIN_LOG, backbone=wc.backbone, seed=seeds, task=targets
         ),
     }
-    if tpt.needs_matrix(CONFIG["tpt"]):
+    if tpt.needs_matrix(CONFIG.tpt):
         inputs["top_k"] = layout.TPT_TOP_K.format(backbone=wc.backbone)
     return inputs
 
@@ -279,7 +279,7 @@ def projected_scores(wc):
 
 def speedup_table(backbone):
     """The TPT speed-up table, when config indicators.speedup asks for it."""
-    if CONFIG["indicators"]["speedup"]:
+    if CONFIG.indicators["speedup"]:
         return [layout.TPT_SPEEDUP.format(backbone=backbone)]
     return []
 

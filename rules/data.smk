@@ -33,7 +33,7 @@ rule download:
         expand(layout.DATA_META, task=DOWNLOAD_TASKS),
         expand(
             layout.MODEL,
-            models_dir=CONFIG["models_dir"],
+            models_dir=CONFIG.models_dir,
             backbone=DOWNLOAD_BACKBONES,
         ),
     localrule: True

@@ -58,7 +58,7 @@ rule external_indicators:
     benchmark:
         benchmark_of("external_indicators", "{prompt_set}")
     wildcard_constraints:
-        prompt_set=only(CONFIG["indicators"]["external_prompts"]),
+        prompt_set=only(CONFIG.indicators["external_prompts"]),
     conda:
         CONDA_ENV
     threads: 1

@@ -3,7 +3,7 @@ rule materialize_backbone:
     input:
         corpus=lambda wc: tiny_corpus(wc.backbone),
     output:
-        layout.MODEL.format(models_dir=CONFIG["models_dir"], backbone="{backbone}"),
+        layout.MODEL.format(models_dir=CONFIG.models_dir, backbone="{backbone}"),
     log:
         log_of("materialize_backbone", "{backbone}"),
     benchmark:
@@ -19,7 +19,7 @@ rule materialize_backbone:
         code=code_of("materialize_backbone"),
         job=job_spec(specs.backbone, "backbone"),
         out_dir=lambda wc: layout.MODEL_DIR.format(
-            models_dir=CONFIG["models_dir"], backbone=wc.backbone
+            models_dir=CONFIG.models_dir, backbone=wc.backbone
         ),
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/materialize_backbone.py"'

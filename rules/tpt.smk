@@ -51,7 +51,7 @@ checkpoint tpt_top_k:
     params:
         code=code_of("tpt_top_k"),
         job=STUDY_TASKS.to_json(),
-        k=CONFIG["tpt"]["top_k"],
+        k=CONFIG.tpt["top_k"],
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/tpt_top_k.py"'
         " --job {params.job:q} --matrix {input} --k {params.k} --out {output} --log-file {log}"
@@ -86,7 +86,7 @@ rule tpt_speedup:
         job=STUDY_TASKS.to_json(),
         pairs=lambda wc: json.dumps(tpt.pairs_to_json(tpt_pairs(wc.backbone))),
         seeds=lambda wc: json.dumps(seeds_of(wc.backbone)),
-        threshold=CONFIG["tpt"]["threshold"],
+        threshold=CONFIG.tpt["threshold"],
     shell:
         'python "$PROMPT_TRANSFER_SCRIPTS/tpt_speedup.py"'
         " --job {params.job:q} --backbone {wildcards.backbone} --pairs {params.pairs:q} --seeds {params.seeds:q} --threshold {params.threshold}"

@@ -9,6 +9,7 @@ from snakemake.utils import update_config
 
 from prompt_transfer import specs
 from prompt_transfer.config import ConfigError, load_config
+from prompt_transfer.study import Study
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_settings_resolve_defaults_then_backbone_then_task(raw):
     raw = copy.deepcopy(raw)
     raw["tasks"]["sst2"]["training"] = {"learning_rate": 0.5}
     raw["tasks"]["sst2"]["data"] = {"train_size": 7}
-    config = load_config(raw)
+    config = Study.from_config(load_config(raw))
     assert specs.training(config, "smollm2", "sst2").learning_rate == 0.5
     assert specs.training(config, "smollm2", "sst2").prompt_length == 20  # from the backbone
     assert specs.training(config, "minilm", "imdb").prompt_length == 100  # the default
@@ -38,7 +39,7 @@ def test_settings_resolve_defaults_then_backbone_then_task(raw):
 
 
 def test_task_spec_holds_only_its_family(raw):
-    spec = specs.task(load_config(raw), "mnli", "causal")
+    spec = specs.task(Study.from_config(load_config(raw)), "mnli", "causal")
     assert spec.label_words == ["yes", "maybe", "no"]
     assert set(spec.templates) == {"causal"}
 
@@ -125,7 +126,7 @@ def test_pair_follows_the_hub_source_unless_set(raw):
     assert [t for t in config["tasks"] if config["tasks"][t]["pair"]] == [
         t for t in load_config(raw)["tasks"] if raw["tasks"][t]["pair"]
     ]
-    assert "pair" not in specs.data_job(config, "sst2").to_dict()  # single-text specs are unchanged
+    assert "pair" not in specs.data_job(Study.from_config(config), "sst2").to_dict()  # single-text specs are unchanged
     wrong = copy.deepcopy(raw)
     wrong["tasks"]["sst2"]["pair"] = True
     with pytest.raises(ConfigError, match="tasks.sst2.pair: a pair task needs the hub source's text_b column"):

@@ -12,6 +12,7 @@ from prompt_transfer import data, specs
 from prompt_transfer.config import load_config
 from prompt_transfer.data import DataError
 from prompt_transfer.specs import DataJob, Sampling
+from prompt_transfer.study import Study
 
 SETTINGS = {"train_size": 50, "dev_size": 10, "validation_size": 20, "seed": 0}
 
@@ -260,8 +261,10 @@ def test_single_text_tasks_accept_rows_with_text_b_null_or_absent(tmp_path):
 
 
 def test_every_real_task_loads_under_its_registry_entry(task_data):
-    config = load_config({**yaml.safe_load((REPO / "config.yaml").read_text()), "data_dir": str(task_data)})
-    for name in config["study"]["tasks"]:
+    config = Study.from_config(
+        load_config({**yaml.safe_load((REPO / "config.yaml").read_text()), "data_dir": str(task_data)})
+    )
+    for name in config.tasks:
         job = specs.data_job(config, name)
         rows = data.load_local(task_data, name, job.labels, name if job.pair else None)
         assert all(bool(r["text_b"]) == bool(job.pair) for r in rows["train"][:50]), name

@@ -20,6 +20,7 @@ from prompt_transfer import data, specs
 from prompt_transfer.config import load_config
 from prompt_transfer.errors import DataError
 from prompt_transfer.io import read_json
+from prompt_transfer.study import Study
 
 REPO = Path(__file__).resolve().parent.parent
 HUB_COPIES = REPO / "tests" / "data" / "hub"
@@ -46,13 +47,13 @@ MLM_WORD_OF_HUB_LABEL = {
 }
 
 
-def registry() -> dict:
+def registry() -> Study:
     with open(REPO / "config.yaml", encoding="utf-8") as f:
-        return load_config(yaml.safe_load(f))
+        return Study.from_config(load_config(yaml.safe_load(f)))
 
 
 CONFIG = registry()
-HUB_TASKS = sorted(name for name, task in CONFIG["tasks"].items() if "hub" in task)
+HUB_TASKS = sorted(name for name, task in CONFIG.all_tasks.items() if task.hub is not None)
 
 
 def copy_of(path: str, revision: str | None) -> Path:
@@ -99,15 +100,15 @@ def origin(text: str, column: str) -> tuple[str, int, str]:
 
 @pytest.mark.parametrize("task", HUB_TASKS)
 def test_a_hub_task_prepares_from_the_hub_schema(task, hub_copies, tmp_path):
-    hub = CONFIG["tasks"][task]["hub"]
+    hub = CONFIG.task(task).hub
     meta = prepare(task, tmp_path / "out")
     ((path, name, kwargs),) = hub_copies  # one builder for both splits
     assert (path, name, kwargs["revision"], kwargs["data_files"]) == (
         hub["path"], hub["name"], hub.get("revision"), hub.get("data_files")
     )  # fmt: skip
     assert meta["source"]["commit"] == (hub.get("revision") if len(hub.get("revision") or "") == 40 else COPY_COMMIT)
-    generation = "generation" in CONFIG["tasks"][task]
-    labels = CONFIG["tasks"][task].get("labels")
+    generation = CONFIG.task(task).generates
+    labels = CONFIG.task(task).labels
     seen = set()
     for split, hub_split in (("train", "train"), ("dev", "train"), ("validation", hub["splits"]["validation"])):
         hub_split = hub["splits"]["train"] if split != "validation" else hub_split
@@ -136,10 +137,10 @@ def test_a_hub_task_prepares_from_the_hub_schema(task, hub_copies, tmp_path):
 
 
 def test_every_hub_dataset_of_the_registry_has_a_copy():
-    ids = {CONFIG["tasks"][t]["hub"]["path"] for t in HUB_TASKS}
+    ids = {CONFIG.task(t).hub["path"] for t in HUB_TASKS}
     assert len(ids) == 12
     for task in HUB_TASKS:
-        hub = CONFIG["tasks"][task]["hub"]
+        hub = CONFIG.task(task).hub
         assert copy_of(hub["path"], hub.get("revision")).is_dir(), task
 
 
@@ -158,7 +159,7 @@ def test_study_files_read_the_registry_hub_sources():
 def test_a_config_name_on_the_parquet_export_is_named_in_one_line(hub_copies, tmp_path):
     """The export's per-config folders are no configs datasets reads (the registry's former
     ETHICS entry): one line naming the source, no partial output."""
-    hub = {**CONFIG["tasks"]["ethics_justice"]["hub"], "name": "justice", "data_files": None}
+    hub = {**CONFIG.task("ethics_justice").hub, "name": "justice", "data_files": None}
     hub["splits"] = {"train": "train", "validation": "validation"}
     job = dataclasses.replace(specs.data_job(CONFIG, "ethics_justice"), hub=hub)
     with pytest.raises(
@@ -169,7 +170,7 @@ def test_a_config_name_on_the_parquet_export_is_named_in_one_line(hub_copies, tm
 
 
 def test_a_missing_split_names_the_splits_there(hub_copies, tmp_path):
-    hub = {**CONFIG["tasks"]["mnli"]["hub"], "splits": {"train": "train", "validation": "validation"}}
+    hub = {**CONFIG.task("mnli").hub, "splits": {"train": "train", "validation": "validation"}}
     job = dataclasses.replace(specs.data_job(CONFIG, "mnli"), hub=hub)
     with pytest.raises(
         DataError, match=r"no split 'validation' \(the source has \['test_matched', .*'validation_matched'"
@@ -264,7 +265,8 @@ def test_a_prefilled_datasets_cache_gives_the_same_data_with_the_hub_off(hub_cop
 import dataclasses, json, yaml
 from prompt_transfer import data, specs
 from prompt_transfer.config import load_config
-config = load_config(yaml.safe_load(open("{REPO / "config.yaml"}")))
+from prompt_transfer.study import Study
+config = Study.from_config(load_config(yaml.safe_load(open("{REPO / "config.yaml"}"))))
 sampling = specs.Sampling(train_size=None, dev_size=1, validation_size=None, seed=0)
 job = dataclasses.replace(specs.data_job(config, "sst2"), sampling=sampling)
 print(json.dumps(data.prepare_task_data(job, "{tmp_path / "offline"}")))

@@ -7,13 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
+from conftest import REPO
 
 from prompt_transfer import indicators as ind
 from prompt_transfer.indicators import PAIR_KEYS
 from prompt_transfer.errors import FileFormatError
 from prompt_transfer.plots import indicators_pdf
 from prompt_transfer.prompts import save_prompt
+from prompt_transfer.config import load_config
 from prompt_transfer.specs import IndicatorsJob, indicators_job
+from prompt_transfer.study import Study
 
 E = torch.eye(4, dtype=torch.float64)
 P = E[:2]  # rows e1, e2
@@ -478,11 +482,12 @@ def test_the_correlation_job_reads_one_indicator_table_per_seed(tmp_path):
 
 
 def test_the_indicator_table_of_a_seed_says_its_backbone_and_seed(tmp_path):
-    config = {"study": {"tasks": ["a", "b"]}, "tasks": {"a": {"type": "x"}, "b": {"type": "y"}}}
-    job = indicators_job({**config, "indicators": {"layer_group_size": 3}}, "tiny", seed="2")
+    raw = yaml.safe_load((REPO / "config.yaml").read_text())
+    raw["study"]["tasks"], raw["indicators"] = ["sst2", "mnli"], {"layer_group_size": 3}  # two types
+    job = indicators_job(Study.from_config(load_config(raw)), "tiny", seed="2")
     assert job.seed == 2
     files = {}
-    for name, prompt in [("a", P), ("b", Q)]:
+    for name, prompt in [("sst2", P), ("mnli", Q)]:
         save_prompt(tmp_path / f"{name}.safetensors", prompt.float(), {"task": name})
         files[name] = str(tmp_path / f"{name}.safetensors")
     table = ind.run_indicators_job(job, files, None, tmp_path / "out.csv")

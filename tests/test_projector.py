@@ -22,6 +22,7 @@ from prompt_transfer.prompts import PromptShapeError, load_prompt, save_prompt
 from prompt_transfer.runtime import setup_runtime
 from prompt_transfer.session import make_scorer
 from prompt_transfer.specs import ProjectorSettings
+from prompt_transfer.study import Study
 
 LENGTH, SOURCE, TARGET, HIDDEN = 4, 32, 48, 16
 SETTINGS = ProjectorSettings(
@@ -185,10 +186,10 @@ def test_prompts_of_different_lengths_are_refused(tmp_path):
         proj.stack_prompts([tmp_path / "a.safetensors", tmp_path / "b.safetensors"])
 
 
-def registry(**projector) -> dict:
+def registry(**projector) -> Study:
     raw = yaml.safe_load((REPO / "config.yaml").read_text())
     raw["projector"].update(projector)
-    return load_config(raw)
+    return Study.from_config(load_config(raw))
 
 
 @pytest.mark.parametrize(
@@ -227,8 +228,8 @@ def test_schema_errors_name_the_projector_key():
 def test_the_default_projector_section_is_valid():
     config = registry()
     cross_model.check(config)
-    assert config["projector"]["pairs"] == [{"source": "minilm", "target": "mpnet"}]
-    assert cross_model.eval_tasks(config) == config["study"]["tasks"]
+    assert config.projector["pairs"] == [{"source": "minilm", "target": "mpnet"}]
+    assert cross_model.eval_tasks(config) == config.tasks
 
 
 # --- the workflow -----------------------------------------------------------------------------

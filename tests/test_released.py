@@ -18,6 +18,7 @@ from prompt_transfer import paper_comparison, prompt_import, prompt_sources
 from prompt_transfer.config import load_config
 from prompt_transfer.errors import ConfigError, FileFormatError, PromptShapeError
 from prompt_transfer.io import load_tensors
+from prompt_transfer.study import Study
 
 REGISTRY = load_config(yaml.safe_load((REPO / "config.yaml").read_text()))
 CLASSIFICATION = REGISTRY["study"]["tasks"]  # the paper's 13 tasks, registry names
@@ -74,11 +75,11 @@ def test_a_file_that_is_not_a_tensor_is_named(tmp_path):
         prompt_import.read("su2022", location, 768)
 
 
-def study_config(folder, suffix="PromptRoberta", **prompts) -> dict:
+def study_config(folder, suffix="PromptRoberta", **prompts) -> Study:
     raw = yaml.safe_load((REPO / "config.yaml").read_text())
     raw["study"] = {"backbones": ["roberta-base"], "tasks": ["sst2", "mnli", "tweeteval_sentiment"]}
     raw["backbones"]["roberta-base"]["prompts"] = {**source(folder, suffix), **prompts}
-    return load_config(raw)
+    return Study.from_config(load_config(raw))
 
 
 def test_a_task_missing_from_the_folder_stops_the_workflow_before_any_job(tmp_path, released_prompts):
@@ -142,7 +143,9 @@ def test_the_comparison_lists_every_cell_of_either_table_with_its_difference():
 
 
 def test_the_shipped_table_has_the_authors_roberta_base_numbers():
-    path = paper_comparison.reference_path({"backbones": {"b": {"reference": {"table": None}}}}, "b")
+    raw = yaml.safe_load((REPO / "config.yaml").read_text())
+    raw["backbones"]["roberta-base"]["reference"] = {"backbone": "roberta-base"}  # table: null, the default
+    path = paper_comparison.reference_path(Study.from_config(load_config(raw)), "roberta-base")
     table = paper_comparison.read_reference(path, "roberta-base")
     assert len(table) == 13 * 14 and set(table.target) == set(CLASSIFICATION)
     assert set(table.source) == set(CLASSIFICATION) | {"random_prompt"}

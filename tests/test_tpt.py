@@ -17,6 +17,7 @@ from conftest import BACKBONE, REPO, TINY_LABEL_WORDS, copy_workdir, jobs, overl
 from prompt_transfer import tpt, training
 from prompt_transfer import specs
 from prompt_transfer.config import ConfigError, load_config
+from prompt_transfer.study import Study
 from prompt_transfer.tpt import Pair
 
 # --- pair selection -------------------------------------------------------------------------
@@ -32,7 +33,7 @@ def configured(raw, tpt_section=None, **study):
     if tpt_section is not None:
         raw["tpt"] = tpt_section
     raw["study"].update(study)
-    config = load_config(raw)
+    config = Study.from_config(load_config(raw))
     tpt.check(config)
     return config
 
@@ -43,7 +44,7 @@ def pairs_of(config, backbone="minilm"):
 
 def test_same_type_is_the_default_and_pairs_every_same_type_source(raw):
     config = configured(raw)
-    assert config["tpt"] == {"pairs": "same_type", "top_k": 3, "threshold": 0.9}
+    assert config.tpt == {"pairs": "same_type", "top_k": 3, "threshold": 0.9}
     pairs = pairs_of(config)
     # 6 sentiment, 3 NLI, 2 ethics, 2 paraphrase tasks: 6*5 + 3*2 + 2*1 + 2*1 ordered pairs
     assert len(pairs) == 40
@@ -325,7 +326,7 @@ def tiny_run(tmp_path_factory, task_data, raw):
         "max_length": 32,
         "learning_rate": 0.05,
     }
-    config = load_config(raw)
+    config = Study.from_config(load_config(raw))
     backbone = specs.backbone(config, "tiny-seq2seq")
     manifest = root / "model" / "model.json"
     materialize(backbone, manifest.parent)

@@ -1,7 +1,8 @@
-"""Configuration: JSON-schema validation with defaults, cross-checks, and per-job settings.
+"""Configuration: JSON-schema validation with defaults, cross-checks, and the typed study.
 
 The workflow and the tests both go through `load_config`, so a bad config fails the same way
-everywhere: before any job runs, with the offending key named.
+everywhere: before any job runs, with the offending key named. `load_study` types the result
+once (study.py) for the planning layer and runs the stages' checks on it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import jsonschema
 import yaml
 from .errors import ConfigError
 from .families import FAMILIES, GENERATIVE_FAMILIES
+from .study import Study
 
 
 def _strip_defaults(schema: dict) -> dict:
@@ -210,17 +212,17 @@ def _generation_problems(config: dict, name: str) -> list[str]:
     return problems
 
 
-def load_study(raw: dict) -> dict:
-    """load_config and the checks of the stages that read other parts of the config: what the
-    workflow does before planning any job."""
+def load_study(raw: dict) -> Study:
+    """load_config, typed once (study.py), and the checks of the stages that read other parts of
+    the config: what the workflow does before planning any job."""
     from . import cross_model, input_checks, prompt_sources, tpt
 
-    config = load_config(raw)
-    input_checks.check(config)
-    tpt.check(config)
-    cross_model.check(config)
-    prompt_sources.check(config)
-    return config
+    study = Study.from_config(load_config(raw))
+    input_checks.check(study)
+    tpt.check(study)
+    cross_model.check(study)
+    prompt_sources.check(study)
+    return study
 
 
 def main(argv: list[str] | None = None) -> int:

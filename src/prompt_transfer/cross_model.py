@@ -11,29 +11,31 @@ from __future__ import annotations
 from .errors import ConfigError
 from .families import GENERATIVE_FAMILIES
 from .specs import training
+from .study import Study
 
 OBJECTIVES = ("distance", "task")
 
 
-def eval_tasks(config: dict) -> list[str]:
+def eval_tasks(study: Study) -> list[str]:
     """Target tasks of the cross-model table: projector.eval_tasks, or the study's tasks (its
     generation tasks only when every projector backbone can generate)."""
-    if config["projector"]["eval_tasks"]:
-        return config["projector"]["eval_tasks"]
-    families = {config["backbones"].get(b, {}).get("scorer") for p in config["projector"]["pairs"] for b in p.values()}
+    if study.projector["eval_tasks"]:
+        return study.projector["eval_tasks"]
+    backbones = study.all_backbones
+    families = {backbones[b].scorer if b in backbones else None for p in study.projector["pairs"] for b in p.values()}
     writes = families <= set(GENERATIVE_FAMILIES)
-    return [t for t in config["study"]["tasks"] if writes or "generation" not in config["tasks"].get(t, {})]
+    return [t for t in study.tasks if writes or not study.task(t).generates]
 
 
-def check(config: dict) -> None:
+def check(study: Study) -> None:
     """Cross-check the projector section (raises ConfigError naming the key)."""
-    section = config["projector"]
-    tasks, backbones = config["tasks"], config["backbones"]
+    section = study.projector
+    tasks, backbones = study.all_tasks, study.all_backbones
     problems = []
     for name, members in section["task_sets"].items():
         problems += [f"projector.task_sets.{name}: unknown task {t!r}" for t in members if t not in tasks]
     problems += [f"projector.eval_tasks: unknown task {t!r}" for t in (section["eval_tasks"] or []) if t not in tasks]
-    used = sorted({t for members in section["task_sets"].values() for t in members} | set(eval_tasks(config)))
+    used = sorted({t for members in section["task_sets"].values() for t in members} | set(eval_tasks(study)))
     used = [t for t in used if t in tasks]
     for i, pair in enumerate(section["pairs"]):
         where = f"projector.pairs[{i}]"
@@ -48,20 +50,20 @@ def check(config: dict) -> None:
         if pair["source"] == pair["target"]:
             problems.append(f"{where}: source and target are both {pair['source']!r}")
         for key in ("source", "target"):
-            family = backbones[pair[key]]["scorer"]
+            family = backbones[pair[key]].scorer
             problems += [
                 f"{where}.{key}: task {t!r} has no {family!r} label words"
                 for t in used
-                if family not in tasks[t]["label_words"] and "generation" not in tasks[t]
+                if family not in tasks[t].label_words and not tasks[t].generates
             ]
             problems += [
                 f"{where}.{key}: task {t!r} is a generation task and {pair[key]!r} ({family}) cannot generate"
                 for t in used
-                if "generation" in tasks[t] and family not in GENERATIVE_FAMILIES
+                if tasks[t].generates and family not in GENERATIVE_FAMILIES
             ]
         # The projector flattens every source prompt, so all must have one length; the
         # distance objective compares with the target's own prompts, so they must match too.
-        lengths = {t: training(config, pair["source"], t).prompt_length for t in used}
+        lengths = {t: training(study, pair["source"], t).prompt_length for t in used}
         if len(set(lengths.values())) > 1:
             problems.append(
                 f"{where}.source: prompt_length differs between tasks ({lengths}); a projector needs one length"
@@ -69,17 +71,17 @@ def check(config: dict) -> None:
         if "distance" in section["objectives"]:
             members = sorted({t for m in section["task_sets"].values() for t in m if t in tasks})
             for t in members:
-                target_length = training(config, pair["target"], t).prompt_length
+                target_length = training(study, pair["target"], t).prompt_length
                 if target_length != lengths[t]:
                     problems.append(
                         f"{where}: task {t!r} has prompt_length {lengths[t]} on {pair['source']!r} but {target_length} "
                         f"on {pair['target']!r}; the distance objective needs equal lengths"
                     )
-    if config["data_dir"] is None:
+    if study.data_dir is None:
         problems += [
             f"tasks.{t}: no hub source, and data_dir is not set (used by projector)"
             for t in used
-            if "hub" not in tasks[t]
+            if tasks[t].hub is None
         ]
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))

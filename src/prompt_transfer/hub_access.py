@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .prompt_sources import backbone_source, is_hub_id, locate
+from .study import Study
 
 PROBE_TIMEOUT_S = 5
 WAYS_OUT = (
@@ -25,20 +26,20 @@ WAYS_OUT = (
 )
 
 
-def hub_repos(config: dict, jobs: list[tuple[str, dict]]) -> list[tuple[str, str, str]]:
+def hub_repos(study: Study, jobs: list[tuple[str, dict]]) -> list[tuple[str, str, str]]:
     """(what, repo type, hub id) for each planned job, given as (rule, wildcards), that downloads:
     a task's data without data_dir, a backbone whose source is the hub, a PEFT adapter by hub id."""
     needed = []
     for rule, wildcards in jobs:
-        if rule == "prepare_data" and config["data_dir"] is None:
-            hub = config["tasks"][wildcards["task"]]["hub"]
+        if rule == "prepare_data" and study.data_dir is None:
+            hub = study.task(wildcards["task"]).hub
             name = f"{hub['path']}[{hub['name']}]" if hub.get("name") else hub["path"]
             needed.append((f"task {wildcards['task']} ({name})", "dataset", hub["path"]))
-        elif rule == "materialize_backbone" and "hub" in config["backbones"][wildcards["backbone"]]["source"]:
-            repo = config["backbones"][wildcards["backbone"]]["source"]["hub"]
+        elif rule == "materialize_backbone" and "hub" in study.backbone(wildcards["backbone"]).source:
+            repo = study.backbone(wildcards["backbone"]).source["hub"]
             needed.append((f"backbone {wildcards['backbone']} ({repo})", "model", repo))
         elif rule == "import_prompt":
-            source = backbone_source(config, wildcards["backbone"])
+            source = backbone_source(study, wildcards["backbone"])
             location = locate(source, wildcards["task"]) if source else None
             if location and source["layout"] == "peft" and is_hub_id(location):
                 needed.append(
@@ -82,9 +83,9 @@ def cached(repo_type: str, repo_id: str) -> bool:
     return False
 
 
-def check(config: dict, jobs: list[tuple[str, dict]]) -> None:
+def check(study: Study, jobs: list[tuple[str, dict]]) -> None:
     """ConfigError, in one message, when planned jobs need the hub and cannot have it."""
-    needed = hub_repos(config, jobs)
+    needed = hub_repos(study, jobs)
     if not needed:
         return
     if offline():

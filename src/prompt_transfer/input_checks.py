@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from .errors import ConfigError
 from .families import REGISTRY
+from .study import Study
 
 FIELDS = ("text_a", "text_b", "sep", "mask")
 
@@ -94,17 +95,17 @@ class _Vocabulary:
         return self.tokenizer.convert_ids_to_tokens(token)
 
 
-def plan_vocabulary(config: dict, backbone: str) -> _Vocabulary | None:
+def plan_vocabulary(study: Study, backbone: str) -> _Vocabulary | None:
     """The backbone's tokenizer when it is at hand without a job (tiny, or a local folder)."""
-    entry = config["backbones"][backbone]
-    ((kind, value),) = entry["source"].items()
+    entry = study.backbone(backbone)
+    ((kind, value),) = entry.source.items()
     if kind == "tiny":
         from .tiny_tokenizer import vocabulary, word_level_tokenizer
 
-        corpus = [os.path.join(config["data_dir"] or "", path) for path in value["corpus"]]
+        corpus = [os.path.join(study.data_dir or "", path) for path in value["corpus"]]
         if not all(map(os.path.isfile, corpus)):
             return None  # Snakemake names the missing input
-        return _Vocabulary(word_level_tokenizer(vocabulary(corpus, value), entry["scorer"]))
+        return _Vocabulary(word_level_tokenizer(vocabulary(corpus, value), entry.scorer))
     if kind == "path" and os.path.isfile(os.path.join(value, "config.json")):
         from transformers import AutoTokenizer
 
@@ -138,28 +139,28 @@ def label_problem(labels: list[str], label_words: list, family: str, options: di
     return f"labels {first!r} and {second!r} share the scored first token {name!r}" + (hint if name == "[UNK]" else "")
 
 
-def check(config: dict) -> None:
+def check(study: Study) -> None:
     """Every study task's template and label words as each study backbone's scorer reads them."""
     problems = []
     vocabularies: dict = {}
-    for backbone in config["study"]["backbones"]:
-        entry = config["backbones"][backbone]
-        family = entry["scorer"]
-        for name in config["study"]["tasks"]:
-            task = config["tasks"][name]
-            key = template_key(task["templates"], family)
-            template = template_of(task["templates"], family, task["pair"])
-            problem = template_problem(template, task["pair"])
+    for backbone in study.backbones:
+        entry = study.backbone(backbone)
+        family = entry.scorer
+        for name in study.tasks:
+            task = study.task(name)
+            key = template_key(task.templates, family)
+            template = template_of(task.templates, family, task.pair)
+            problem = template_problem(template, task.pair)
             if problem:
                 where = f"tasks.{name}.templates.{key}" if key else f"tasks.{name} (the default template)"
                 problems.append(f"{where} (backbone {backbone}): template {template!r}: {problem}")
-            if "generation" in task:
+            if task.generates:
                 continue
             if backbone not in vocabularies:
-                vocabularies[backbone] = plan_vocabulary(config, backbone)
-            options = entry["scorer_options"]
-            words = task["label_words"][family]
-            problem = label_problem(task["labels"], words, family, options, vocabularies[backbone])
+                vocabularies[backbone] = plan_vocabulary(study, backbone)
+            options = entry.scorer_options
+            words = task.label_words[family]
+            problem = label_problem(task.labels, words, family, options, vocabularies[backbone])
             if problem:
                 problems.append(f"tasks.{name}.label_words.{family} (backbone {backbone}): {problem}")
     if problems:

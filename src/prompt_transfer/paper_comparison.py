@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import resources
 
 from .errors import FileFormatError
+from .study import Study
 
 SHIPPED_TABLE = "reference/su2022_zero_shot.csv"  # in the package; origin in reference/README.md
 BASELINES = ("no prompt", "random prompt", "random_prompt")  # ours, ours, the authors'
@@ -19,9 +20,9 @@ COLUMNS = ["backbone", "reference_backbone", "source", "target", "pair", "status
 COLUMNS += ["ours", "theirs", "difference", "ours_relative", "theirs_relative", "relative_difference"]
 
 
-def reference_path(config: dict, backbone: str) -> str:
+def reference_path(study: Study, backbone: str) -> str:
     """The published table of `backbone` (config backbones.<b>.reference.table, or the shipped one)."""
-    table = config["backbones"][backbone]["reference"]["table"]
+    table = study.backbone(backbone).reference["table"]
     return table or str(resources.files("prompt_transfer").joinpath(SHIPPED_TABLE))
 
 

@@ -9,8 +9,8 @@ local files that reads (`files`); how it is read is prompt_import.READERS (jobs 
 layout is one LAYOUTS entry, one reader and one value of the schema's `prompt_source.layout` enum.
 
 Light on purpose: the workflow locates files while it plans the DAG, and job specs (specs.py)
-import it, so every job's code version (code_version.py) includes this module and nothing else
-of the package through it.
+import it, so every job's code version (code_version.py) includes this module and, through it,
+only errors.py and study.py of the package.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ConfigError
+from .study import Study
 
 
 @dataclass(frozen=True)
@@ -102,24 +103,23 @@ LAYOUTS = {
 # --- sources in the config --------------------------------------------------------------------
 
 
-def backbone_source(config: dict, backbone: str) -> dict | None:
+def backbone_source(study: Study, backbone: str) -> dict | None:
     """The prompt source of `backbone` (config backbones.<b>.prompts), or None: trained here."""
-    return config["backbones"][backbone].get("prompts")
+    return study.backbone(backbone).prompts
 
 
-def imported_backbones(config: dict) -> list[str]:
-    return [b for b in config["backbones"] if backbone_source(config, b)]
+def imported_backbones(study: Study) -> list[str]:
+    return [b for b in study.all_backbones if backbone_source(study, b)]
 
 
-def trained_backbones(config: dict) -> list[str]:
-    return [b for b in config["backbones"] if not backbone_source(config, b)]
+def trained_backbones(study: Study) -> list[str]:
+    return [b for b in study.all_backbones if not backbone_source(study, b)]
 
 
-def seeds(config: dict, backbone: str) -> list[int]:
+def seeds(study: Study, backbone: str) -> list[int]:
     """The training seeds of `backbone`: study.seeds, or the first of them for a backbone whose
     prompts come from a source (one prompt per task, whatever seed trained it)."""
-    study_seeds = config["study"]["seeds"]
-    return study_seeds[:1] if backbone_source(config, backbone) else list(study_seeds)
+    return study.seeds[:1] if backbone_source(study, backbone) else list(study.seeds)
 
 
 def locate(source: dict, task: str) -> str:
@@ -131,15 +131,15 @@ def input_files(source: dict, task: str) -> list[str]:
     return LAYOUTS[source["layout"]].files(locate(source, task))
 
 
-def check(config: dict) -> None:
+def check(study: Study) -> None:
     """Before any job: every study task of an imported study backbone, and every task of a
     source-backed external prompt set, has its file. ConfigError names the key and the file."""
     problems = []
-    imported = [b for b in config["study"]["backbones"] if backbone_source(config, b)]
-    wanted = [(f"backbones.{b}.prompts", backbone_source(config, b), config["study"]["tasks"]) for b in imported]
-    for name, entry in config["indicators"]["external_prompts"].items():
+    imported = [b for b in study.backbones if backbone_source(study, b)]
+    wanted = [(f"backbones.{b}.prompts", backbone_source(study, b), study.tasks) for b in imported]
+    for name, entry in study.indicators["external_prompts"].items():
         if "source" in entry:
-            wanted.append((f"indicators.external_prompts.{name}.source", entry["source"], set_tasks(config, name)))
+            wanted.append((f"indicators.external_prompts.{name}.source", entry["source"], set_tasks(study, name)))
     for key, source, tasks in wanted:
         for task in tasks:
             try:
@@ -152,25 +152,25 @@ def check(config: dict) -> None:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in dict.fromkeys(problems)))
 
 
-def set_tasks(config: dict, prompt_set: str) -> list[str]:
+def set_tasks(study: Study, prompt_set: str) -> list[str]:
     """The prompts of an external set: its files by name, or its source's tasks (default study.tasks)."""
-    entry = config["indicators"]["external_prompts"][prompt_set]
+    entry = study.indicators["external_prompts"][prompt_set]
     if "source" in entry:
-        return entry["tasks"] or config["study"]["tasks"]
+        return entry["tasks"] or study.tasks
     return list(entry["prompts"])
 
 
-def set_locations(config: dict, prompt_set: str) -> dict[str, str]:
+def set_locations(study: Study, prompt_set: str) -> dict[str, str]:
     """name -> location of every prompt of an external set."""
-    entry = config["indicators"]["external_prompts"][prompt_set]
+    entry = study.indicators["external_prompts"][prompt_set]
     if "source" in entry:
-        return {t: locate(entry["source"], t) for t in set_tasks(config, prompt_set)}
+        return {t: locate(entry["source"], t) for t in set_tasks(study, prompt_set)}
     return {name: p["path"] for name, p in entry["prompts"].items()}
 
 
-def set_input_files(config: dict, prompt_set: str) -> list[str]:
+def set_input_files(study: Study, prompt_set: str) -> list[str]:
     """The files the indicators job of an external set reads."""
-    entry = config["indicators"]["external_prompts"][prompt_set]
+    entry = study.indicators["external_prompts"][prompt_set]
     if "source" in entry and not LAYOUTS[entry["source"]["layout"]].files:
         return []
-    return list(set_locations(config, prompt_set).values())
+    return list(set_locations(study, prompt_set).values())

@@ -1,6 +1,6 @@
 """Typed job specifications: what each job of the workflow depends on, in one place.
 
-The rules build a spec per job from the validated config (`from_config` functions below) and
+The rules build a spec per job from the typed config (study.py; the builders below) and
 hand it to the job's script as one JSON parameter (`--job`). Snakemake's params re-run trigger
 compares that JSON, so a job re-runs exactly when something in its spec changes: a spec holds
 what changes the job's result and nothing else (no descriptions, no other family's words).
@@ -20,6 +20,7 @@ import typing
 from dataclasses import dataclass, field
 
 from .prompt_sources import backbone_source, locate, set_tasks
+from .study import Study
 
 
 class Spec:
@@ -321,109 +322,100 @@ class CorrelationJob(Spec):
     reference: str | None = None
 
 
-# --- specs from the validated config --------------------------------------------------------
+# --- specs from the typed config ------------------------------------------------------------
 
 
-def sampling(config: dict, task: str) -> Sampling:
-    return Sampling(**{**config["data"], **config["tasks"][task]["data"]})
+def sampling(study: Study, task: str) -> Sampling:
+    return Sampling(**{**study.data, **study.task(task).data})
 
 
-def training(config: dict, backbone: str, task: str) -> Training:
+def training(study: Study, backbone: str, task: str) -> Training:
     """Prompt-tuning settings of one (backbone, task): defaults < backbone < task."""
-    merged = {**config["training"], **config["backbones"][backbone]["training"], **config["tasks"][task]["training"]}
+    merged = {**study.training, **study.backbone(backbone).training, **study.task(task).training}
     return Training(**merged)
 
 
-def family(config: dict, backbone: str) -> str:
-    return config["backbones"][backbone]["scorer"]
+def family(study: Study, backbone: str) -> str:
+    return study.backbone(backbone).scorer
 
 
-def task(config: dict, name: str, family_: str) -> Task:
-    entry = config["tasks"][name]
-    templates = {k: v for k, v in entry["templates"].items() if k in (family_, "default")}
-    truncation = entry.get("truncation")
-    if "generation" in entry:
-        return Task(name, entry["type"], [], [], templates, entry.get("target_tokens"), entry["generation"], truncation)
-    target_tokens = entry.get("target_tokens") if family_ == "seq2seq" else None
-    words = entry["label_words"][family_]
-    return Task(name, entry["type"], entry["labels"], words, templates, target_tokens, truncation=truncation)
+def task(study: Study, name: str, family_: str) -> Task:
+    entry = study.task(name)
+    templates = {k: v for k, v in entry.templates.items() if k in (family_, "default")}
+    if entry.generates:
+        return Task(name, entry.type, [], [], templates, entry.target_tokens, entry.generation, entry.truncation)
+    target_tokens = entry.target_tokens if family_ == "seq2seq" else None
+    words = entry.label_words[family_]
+    return Task(name, entry.type, entry.labels, words, templates, target_tokens, truncation=entry.truncation)
 
 
-def backbone(config: dict, name: str) -> Backbone:
+def backbone(study: Study, name: str) -> Backbone:
     """The backbone's registry entry (a tiny backbone's corpus files as named there, under data_dir)."""
-    entry = config["backbones"][name]
-    return Backbone(
-        name,
-        entry["scorer"],
-        entry["source"],
-        entry["dtype"],
-        entry["scorer_options"],
-        entry.get("licence"),
-        entry.get("revision"),
-    )
+    entry = study.backbone(name)
+    return Backbone(name, entry.scorer, entry.source, entry.dtype, entry.scorer_options, entry.licence, entry.revision)
 
 
-def evaluation(config: dict, backbone_: str, target: str) -> Evaluation:
-    settings = training(config, backbone_, target)
-    kept = config["evaluation"]["generation_examples"] if "generation" in config["tasks"][target] else None
-    return Evaluation(settings.max_length, settings.precision, config["evaluation"]["batch_size"], kept)
+def evaluation(study: Study, backbone_: str, target: str) -> Evaluation:
+    settings = training(study, backbone_, target)
+    kept = study.evaluation["generation_examples"] if study.task(target).generates else None
+    return Evaluation(settings.max_length, settings.precision, study.evaluation["batch_size"], kept)
 
 
-def data_job(config: dict, name: str) -> DataJob:
-    entry = config["tasks"][name]
+def data_job(study: Study, name: str) -> DataJob:
+    entry = study.task(name)
     return DataJob(
         name,
-        entry["type"],
-        entry["labels"],
-        sampling(config, name),
-        config["data_dir"],
-        entry.get("hub"),
-        entry.get("local"),
-        entry["pair"] or None,
-        "generation" in entry or None,
+        entry.type,
+        entry.labels,
+        sampling(study, name),
+        study.data_dir,
+        entry.hub,
+        entry.local,
+        entry.pair or None,
+        entry.generates or None,
     )
 
 
-def train_job(config: dict, backbone_: str, name: str, seed: int | str = 0) -> TrainJob:
+def train_job(study: Study, backbone_: str, name: str, seed: int | str = 0) -> TrainJob:
     """The run of training seed `seed` (study.seeds; a wildcard arrives as text): its draws
     (initial prompt, batch order) use training.seed + seed."""
-    settings = training(config, backbone_, name)
+    settings = training(study, backbone_, name)
     settings = dataclasses.replace(settings, seed=settings.seed + int(seed))
-    return TrainJob(backbone(config, backbone_), task(config, name, family(config, backbone_)), settings)
+    return TrainJob(backbone(study, backbone_), task(study, name, family(study, backbone_)), settings)
 
 
-def transfer_job(config: dict, backbone_: str, target: str) -> TransferJob:
+def transfer_job(study: Study, backbone_: str, target: str) -> TransferJob:
     return TransferJob(
-        backbone(config, backbone_),
-        task(config, target, family(config, backbone_)),
-        evaluation(config, backbone_, target),
+        backbone(study, backbone_),
+        task(study, target, family(study, backbone_)),
+        evaluation(study, backbone_, target),
     )
 
 
-def baseline_job(config: dict, backbone_: str, target: str) -> BaselineJob:
-    scored = transfer_job(config, backbone_, target)
-    settings = training(config, backbone_, target)
-    evaluation_ = config["evaluation"]
+def baseline_job(study: Study, backbone_: str, target: str) -> BaselineJob:
+    scored = transfer_job(study, backbone_, target)
+    settings = training(study, backbone_, target)
+    evaluation_ = study.evaluation
     return BaselineJob(
         scored.backbone, scored.task, scored.evaluation, settings.prompt_length, settings.prompt_init, settings.init_std,
         evaluation_["random_prompts"], evaluation_["seed"], evaluation_["uniform_random_baseline"] or None,
     )  # fmt: skip
 
 
-def neurons_job(config: dict, backbone_: str, name: str) -> NeuronsJob:
-    scored = transfer_job(config, backbone_, name)
-    return NeuronsJob(scored.backbone, scored.task, scored.evaluation, config["neurons"]["inputs"])
+def neurons_job(study: Study, backbone_: str, name: str) -> NeuronsJob:
+    scored = transfer_job(study, backbone_, name)
+    return NeuronsJob(scored.backbone, scored.task, scored.evaluation, study.neurons["inputs"])
 
 
-def masking_job(config: dict, backbone_: str, name: str) -> MaskingJob:
-    scored = transfer_job(config, backbone_, name)
-    return MaskingJob(scored.backbone, scored.task, scored.evaluation, **config["neurons"]["masking"])
+def masking_job(study: Study, backbone_: str, name: str) -> MaskingJob:
+    scored = transfer_job(study, backbone_, name)
+    return MaskingJob(scored.backbone, scored.task, scored.evaluation, **study.neurons["masking"])
 
 
-def projector_settings(config: dict, objective: str, seed: int | str = 0) -> ProjectorSettings:
+def projector_settings(study: Study, objective: str, seed: int | str = 0) -> ProjectorSettings:
     """The projector of training seed `seed`, fitted to that seed's prompts: its draws use
     projector.seed + seed."""
-    section = config["projector"]
+    section = study.projector
     keys = ["hidden_size", "learning_rate", "adam_eps", "weight_decay", "grad_clip", "eval_interval"]
     batch_size = section["batch_size"] if objective == "task" else None
     return ProjectorSettings(
@@ -434,70 +426,67 @@ def projector_settings(config: dict, objective: str, seed: int | str = 0) -> Pro
     )
 
 
-def projector_job(config: dict, source: str, target: str, task_set: str, seed: int | str = 0) -> ProjectorJob:
-    tasks = config["projector"]["task_sets"][task_set]
-    return ProjectorJob(source, target, task_set, tasks, projector_settings(config, "distance", seed))
+def projector_job(study: Study, source: str, target: str, task_set: str, seed: int | str = 0) -> ProjectorJob:
+    tasks = study.projector["task_sets"][task_set]
+    return ProjectorJob(source, target, task_set, tasks, projector_settings(study, "distance", seed))
 
 
-def task_projector_job(config: dict, source: str, target: str, task_set: str, seed: int | str = 0) -> TaskProjectorJob:
-    tasks = config["projector"]["task_sets"][task_set]
-    scored = [train_job(config, target, t) for t in tasks]
+def task_projector_job(study: Study, source: str, target: str, task_set: str, seed: int | str = 0) -> TaskProjectorJob:
+    tasks = study.projector["task_sets"][task_set]
+    scored = [train_job(study, target, t) for t in tasks]
     return TaskProjectorJob(
-        source, target, task_set, tasks, projector_settings(config, "task", seed),
-        backbone=backbone(config, target),
+        source, target, task_set, tasks, projector_settings(study, "task", seed),
+        backbone=backbone(study, target),
         scoring=[job.task for job in scored],
         max_lengths=[job.training.max_length for job in scored],
-        precision={**config["training"], **config["backbones"][target]["training"]}["precision"],
-        eval_batch_size=config["evaluation"]["batch_size"],
+        precision={**study.training, **study.backbone(target).training}["precision"],
+        eval_batch_size=study.evaluation["batch_size"],
     )  # fmt: skip
 
 
-def task_types(config: dict, tasks: list[str]) -> dict[str, str]:
-    return {t: config["tasks"][t]["type"] for t in tasks}
+def task_types(study: Study, tasks: list[str]) -> dict[str, str]:
+    return {t: study.task(t).type for t in tasks}
 
 
-def study_tasks(config: dict, tasks: list[str] | None = None) -> StudyTasks:
-    tasks = list(tasks or config["study"]["tasks"])
-    return StudyTasks(tasks, task_types(config, tasks))
+def study_tasks(study: Study, tasks: list[str] | None = None) -> StudyTasks:
+    tasks = list(tasks or study.tasks)
+    return StudyTasks(tasks, task_types(study, tasks))
 
 
-def indicators_job(config: dict, backbone_: str, seed: int | str | None = None) -> IndicatorsJob:
+def indicators_job(study: Study, backbone_: str, seed: int | str | None = None) -> IndicatorsJob:
     return IndicatorsJob(
-        task_types(config, config["study"]["tasks"]),
-        config["indicators"]["layer_group_size"],
+        task_types(study, study.tasks),
+        study.indicators["layer_group_size"],
         backbone=backbone_,
         seed=None if seed is None else int(seed),
     )
 
 
-def external_indicators_job(config: dict, prompt_set: str) -> IndicatorsJob:
+def external_indicators_job(study: Study, prompt_set: str) -> IndicatorsJob:
     """Prompts from files: each one's type is its own, else that of the registry task of its name."""
-    entry = config["indicators"]["external_prompts"][prompt_set]
+    entry = study.indicators["external_prompts"][prompt_set]
     own = {name: p["type"] for name, p in entry.get("prompts", {}).items()}
-    types_ = {
-        name: own.get(name) or config["tasks"].get(name, {}).get("type") for name in set_tasks(config, prompt_set)
-    }
+    registry = {name: task.type for name, task in study.all_tasks.items()}
+    types_ = {name: own.get(name) or registry.get(name) for name in set_tasks(study, prompt_set)}
     layout = entry["source"]["layout"] if "source" in entry else None
     return IndicatorsJob(
-        types_, config["indicators"]["layer_group_size"], entry["hidden_size"], entry["skip_rows"], layout=layout
+        types_, study.indicators["layer_group_size"], entry["hidden_size"], entry["skip_rows"], layout=layout
     )
 
 
-def import_job(config: dict, backbone_: str, name: str) -> ImportJob:
-    source = backbone_source(config, backbone_)
+def import_job(study: Study, backbone_: str, name: str) -> ImportJob:
+    source = backbone_source(study, backbone_)
     return ImportJob(backbone_, name, source["layout"], locate(source, name))
 
 
-def comparison_job(config: dict, backbone_: str) -> ComparisonJob:
-    reference = config["backbones"][backbone_]["reference"]["backbone"]
-    return ComparisonJob(backbone_, reference, study_tasks(config), task_types(config, list(config["tasks"])))
+def comparison_job(study: Study, backbone_: str) -> ComparisonJob:
+    reference = study.backbone(backbone_).reference["backbone"]
+    return ComparisonJob(backbone_, reference, study_tasks(study), task_types(study, list(study.all_tasks)))
 
 
-def bank_job(config: dict, backbone_: str, name: str, seed: int | str = 0) -> BankJob:
-    return BankJob(
-        train_job(config, backbone_, name, seed), data_job(config, name), evaluation(config, backbone_, name)
-    )
+def bank_job(study: Study, backbone_: str, name: str, seed: int | str = 0) -> BankJob:
+    return BankJob(train_job(study, backbone_, name, seed), data_job(study, name), evaluation(study, backbone_, name))
 
 
-def correlation_job(config: dict) -> CorrelationJob:
-    return CorrelationJob(**{k: config["indicators"][k] for k in ("bootstrap", "seed", "reference")})
+def correlation_job(study: Study) -> CorrelationJob:
+    return CorrelationJob(**{k: study.indicators[k] for k in ("bootstrap", "seed", "reference")})

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from . import layout
 from .errors import ConfigError
 from .specs import training
+from .study import Study
 
 MODES = ("same_type", "all", "top_k")
 
@@ -100,24 +101,24 @@ def needs_matrix(tpt: dict) -> bool:
     return "top_k" in _modes_and_entries(tpt)[0]
 
 
-def check(config: dict) -> None:
+def check(study: Study) -> None:
     """Cross-check the tpt section against the study (raises ConfigError naming the entry)."""
-    tasks, backbones = config["study"]["tasks"], config["backbones"]
+    tasks, backbones = study.tasks, study.all_backbones
     problems = []
-    for i, entry in enumerate(_modes_and_entries(config["tpt"])[1]):
+    for i, entry in enumerate(_modes_and_entries(study.tpt)[1]):
         where = f"tpt.pairs[{i}]"
         for key in ("source", "target"):
             if entry[key] not in tasks:
                 problems.append(
                     f"{where}.{key}: {entry[key]!r} is not a task of the study (study.tasks: {', '.join(tasks)})"
                 )
-        if "backbone" in entry and entry["backbone"] not in config["study"]["backbones"]:
+        if "backbone" in entry and entry["backbone"] not in study.backbones:
             problems.append(f"{where}.backbone: {entry['backbone']!r} is not a backbone of the study")
         projected, prompts_of = entry.get("projected"), entry.get("prompts_of")
         if prompts_of is not None:
             if projected is not None:
                 problems.append(f"{where}: a pair starts from a projected or an imported prompt, not both")
-            elif not backbones.get(prompts_of, {}).get("prompts"):
+            elif prompts_of not in backbones or not backbones[prompts_of].prompts:
                 problems.append(f"{where}.prompts_of: {prompts_of!r} is no backbone whose prompts come from a source")
             continue
         if projected is None:
@@ -136,17 +137,17 @@ def check(config: dict) -> None:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def static_pairs(config: dict, backbone: str) -> list[Pair]:
+def static_pairs(study: Study, backbone: str) -> list[Pair]:
     """The pairs of `backbone` that do not depend on results: modes same_type and all, and
     explicit entries. Generated pairs whose source prompt is longer or shorter than the
     target's (per-task prompt_length) are skipped; explicit ones raise ConfigError.
     """
-    tasks = config["study"]["tasks"]
-    types = {t: config["tasks"][t]["type"] for t in tasks}
-    modes, entries = _modes_and_entries(config["tpt"])
+    tasks = study.tasks
+    types = {t: study.task(t).type for t in tasks}
+    modes, entries = _modes_and_entries(study.tpt)
 
     def same_length(source, target, origin=backbone):
-        return training(config, origin, source).prompt_length == training(config, backbone, target).prompt_length
+        return training(study, origin, source).prompt_length == training(study, backbone, target).prompt_length
 
     pairs = set()
     for mode in modes:
