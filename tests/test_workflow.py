@@ -51,6 +51,20 @@ def test_the_study_produces_matrix_summary_and_heatmap(study):
     assert metrics["settings"]["seed"] == 0 and metrics["settings"]["prompt_length"] == 4
 
 
+def test_the_heatmap_is_the_same_bytes_when_drawn_again(study, tmp_path):
+    """No creation date and a seeded jitter: a figure of the same tables is the same file."""
+    from prompt_transfer import plots, specs
+
+    tables = {
+        "matrices": [(BACKBONE, study / f"results/transfer/{BACKBONE}/matrix.csv")],
+        "type_tests": [(BACKBONE, study / f"results/transfer/{BACKBONE}/type_difference.csv")],
+    }
+    matrix = pd.read_csv(tables["matrices"][0][1])
+    job = specs.StudyTasks(TASKS, dict(zip(matrix.target, matrix.target_type)))
+    plots.run_heatmap_job(job, **tables, out=tmp_path / "again.pdf")
+    assert (tmp_path / "again.pdf").read_bytes() == (study / "results/heatmap.pdf").read_bytes()
+
+
 def test_every_job_ran_with_its_configured_threads(study):
     """--cores 8 on a 2-core machine: each job still sets torch to the threads its rule declares."""
     threads = yaml.safe_load(TINY_CONFIG.read_text())["resources"]

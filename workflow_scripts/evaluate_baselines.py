@@ -1,6 +1,7 @@
 """Rule evaluate_baselines: the target task with no prompt and with random prompts.
 
-Served by a warm evaluation worker when possible, like evaluate_transfer.
+Runs prompt_transfer.evaluation.run_baseline_job, on a warm evaluation worker when possible,
+like evaluate_transfer.
 """
 
 from prompt_transfer import cli, specs, worker
@@ -15,9 +16,8 @@ def build_parser():
 
 
 def main(a):
-    worker.run_job(
-        "baseline", a.job, {"manifest": a.model, "data_dir": a.data_dir, "out": a.out}, a.threads, a.log_file
-    )
+    paths = {"manifest": a.model, "data_dir": a.data_dir, "out": a.out}
+    worker.run_job("prompt_transfer.evaluation.run_baseline_job", a.job, paths, a.threads, a.log_file)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Rules evaluate_transfer and evaluate_cross_model: zero-shot score of a prompt on a target task.
 
-Served by a warm evaluation worker when possible (prompt_transfer.worker), which saves the
-import and model-loading time of every one of a study's many pair jobs.
+Runs prompt_transfer.evaluation.run_transfer_job, on a warm evaluation worker when possible
+(prompt_transfer.worker), which saves the import and model-loading time of every one of a
+study's many pair jobs.
 """
 
 from prompt_transfer import cli, specs, worker
@@ -18,7 +19,7 @@ def build_parser():
 
 def main(a):
     paths = {"manifest": a.model, "prompt_path": a.prompt, "data_dir": a.data_dir, "out": a.out}
-    worker.run_job("transfer", a.job, paths, a.threads, a.log_file)
+    worker.run_job("prompt_transfer.evaluation.run_transfer_job", a.job, paths, a.threads, a.log_file)
 
 
 if __name__ == "__main__":

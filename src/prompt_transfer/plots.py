@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 
 import matplotlib
@@ -9,10 +10,19 @@ import matplotlib
 matplotlib.use("Agg")  # files only; jobs have no display
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
+
+
+@contextlib.contextmanager
+def pdf_pages(path):
+    """A multi-page PDF written to `path` atomically, with no creation date: the same figure
+    gives the same bytes, so a re-run that changes nothing shows no change."""
+    with atomic_path(path) as tmp, PdfPages(tmp, metadata={"CreationDate": None}) as pdf:
+        yield pdf
 
 
 def ordered_by_type(tasks: list[str], task_types: dict[str, str]) -> list[str]:
@@ -73,7 +83,13 @@ def type_comparison(axes, matrix, test, title: str) -> None:
 
     cells = matrix[matrix.pair.isin(["same-type", "cross-type"])]
     left, right = axes
-    sns.stripplot(cells, x="pair", y="relative", order=["same-type", "cross-type"], ax=left, color="0.55", size=4)
+    # seaborn draws the jitter from numpy's global generator: seed it here, and give it back as it was
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        sns.stripplot(cells, x="pair", y="relative", order=["same-type", "cross-type"], ax=left, color="0.55", size=4)
+    finally:
+        np.random.set_state(state)
     means = cells.groupby("pair")["relative"].mean().reindex(["same-type", "cross-type"])
     left.scatter(range(2), means, marker="_", s=500, color="crimson", lw=2.5, zorder=3, label="mean of the cells")
     for x, value in enumerate(means):
@@ -123,7 +139,7 @@ def heatmaps_pdf(path, matrices: dict, tasks: list[str], task_types: dict[str, s
     """One page per backbone: the zero-shot transfer heatmap; then, for each backbone with its
     type test (type_difference.csv), the same-type vs cross-type comparison."""
     type_tests = type_tests or {}
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with pdf_pages(path) as pdf:
         for backbone, matrix in matrices.items():
             size = 3 + 0.55 * len(tasks)
             fig, ax = plt.subplots(figsize=(size + 2.5, size))
@@ -235,7 +251,7 @@ def tpt_curves_pdf(path, tables: dict, tasks: list[str], task_types: dict[str, s
     import pandas as pd
 
     read_log = read_log or pd.read_csv
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with pdf_pages(path) as pdf:
         for backbone, table in tables.items():
             targets = [t for t in ordered_by_type(tasks, task_types) if t in set(table.target)]
             cols = min(3, max(1, len(targets)))
@@ -346,7 +362,7 @@ def indicators_pdf(path, results: dict) -> None:
     indicator against relative transfer, both on the means over seeds of each pair."""
     from .indicators import seed_count, seed_means
 
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with pdf_pages(path) as pdf:
         for backbone, (spearman, pairs) in results.items():
             seeds = seed_count(pairs)
             pairs = seed_means(pairs)
@@ -411,7 +427,7 @@ def cross_model_heatmap(ax, table, task_types: dict[str, str], task_sets: dict[s
 
 def cross_model_pdf(path, tables: dict, task_types: dict[str, str], task_sets: dict[str, list[str]]) -> None:
     """One page per backbone pair (tables: (source, target) -> its cross_model table)."""
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with pdf_pages(path) as pdf:
         for (source, target), table in tables.items():
             tasks = [c for c in table.columns if c in task_types]
             fig, ax = plt.subplots(figsize=(max(9.0, 6.5 + 0.8 * len(tasks)), 2.5 + 0.5 * len(table)))
@@ -459,7 +475,7 @@ def paper_comparison_pdf(path, table, stats: dict, tasks: list[str], task_types:
     low = min(float(g.min().min()) for g in grids.values() if g.notna().any().any())
     high = max(float(g.max().max()) for g in grids.values() if g.notna().any().any())
     size = 3 + 0.55 * len(tasks)
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with pdf_pages(path) as pdf:
         fig, axes = plt.subplots(1, 3, figsize=(3 * size + 2, size + 0.8), width_ratios=[1.15, 1.15, 1])
         titles = {"ours": f"this run: {backbone}", "theirs": f"published: {reference}\n(grey: not in the table)"}
         for ax, (side, grid) in zip(axes, grids.items()):

@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -28,6 +29,8 @@ import socket
 import subprocess
 import sys
 import time
+import typing
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import UserError
@@ -113,7 +116,7 @@ def _wait_ready(sock_path: Path, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
-            if _send(sock_path, {"job": "ping"}).get("ok"):
+            if _send(sock_path, {"function": "ping"}).get("ok"):
                 return
         except OSError:
             pass
@@ -127,14 +130,15 @@ def _wait_ready(sock_path: Path, process: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
-def submit(job: str, kwargs: dict, threads: int | None) -> dict:
-    """Run `job` ("transfer" or "baseline") with `kwargs` on a warm worker; return its reply.
+def submit(function: str, kwargs: dict, threads: int | None) -> dict:
+    """Run the job function named `function` (see `job_function`) with `kwargs` on a warm worker;
+    return its reply.
 
     Raises UserError for the user's mistakes (as the job itself would), WorkerUnavailable
     when no worker can serve, RuntimeError when the job failed in the worker.
     """
     with _slot(worker_key(threads)) as sock_path:
-        request = {"job": job, "kwargs": kwargs, "threads": threads}
+        request = {"function": function, "kwargs": kwargs, "threads": threads}
         try:
             reply = _send(sock_path, request)
         except OSError:
@@ -148,27 +152,30 @@ def submit(job: str, kwargs: dict, threads: int | None) -> dict:
     return reply
 
 
-def _jobs() -> dict:
-    """The jobs a worker serves: name -> (function, its spec type)."""
-    from . import evaluation, specs
+def job_function(name: str) -> tuple[Callable, type]:
+    """The job function of its full name ("prompt_transfer.evaluation.run_transfer_job") and the
+    spec type of its `job` argument, read from its annotation. Scripts name the function rather
+    than import it: importing it imports torch, the cost the workers save. Only the package's own
+    functions are served."""
+    module, _, attribute = name.rpartition(".")
+    if module != __package__ and not module.startswith(f"{__package__}."):
+        raise ValueError(f"{name!r} is not a function of {__package__}")
+    function = getattr(importlib.import_module(module), attribute)
+    return function, typing.get_type_hints(function)["job"]
 
-    return {
-        "transfer": (evaluation.run_transfer_job, specs.TransferJob),
-        "baseline": (evaluation.run_baseline_job, specs.BaselineJob),
-    }
 
-
-def run_job(job: str, spec, kwargs: dict, threads: int | None, log_file: str | None) -> None:
-    """An evaluation script's body: on a warm worker when possible, else in this process.
-    `spec` is the job's spec; `kwargs` its paths, as the rule gave them: the worker runs the job
-    in this process's working directory, so results record the same paths either way."""
+def run_job(function: str, spec, kwargs: dict, threads: int | None, log_file: str | None) -> None:
+    """An evaluation script's body: function(spec, **kwargs, threads=...) on a warm worker when
+    possible, else in this process. `function` is the job function's full name; `spec` the job's
+    spec; `kwargs` its paths, as the rule gave them: the worker runs the job in this process's
+    working directory, so results record the same paths either way."""
     if enabled():
         try:
-            submit(job, {"job": spec.to_dict(), **kwargs, "log_file": log_file, "cwd": os.getcwd()}, threads)
+            submit(function, {"job": spec.to_dict(), **kwargs, "log_file": log_file, "cwd": os.getcwd()}, threads)
             return
         except WorkerUnavailable as e:
             log.warning("no evaluation worker (%s): evaluating in this process", e)
-    run, _ = _jobs()[job]
+    run, _ = job_function(function)
     run(spec, **kwargs, threads=threads)
 
 
@@ -176,13 +183,12 @@ def run_job(job: str, spec, kwargs: dict, threads: int | None, log_file: str | N
 
 
 def _handle(request: dict, session) -> dict:
-    job = request["job"]
-    if job == "ping":
+    if request["function"] == "ping":
         return {"ok": True, "pid": os.getpid()}
     kwargs = dict(request["kwargs"])
     log_file = kwargs.pop("log_file", None)
     with _working_directory(kwargs.pop("cwd", None)):
-        return _run(request["job"], kwargs, log_file, request["threads"], session)
+        return _run(request["function"], kwargs, log_file, request["threads"], session)
 
 
 @contextlib.contextmanager
@@ -197,15 +203,15 @@ def _working_directory(path: str | None):
         os.chdir(home)
 
 
-def _run(job: str, kwargs: dict, log_file: str | None, threads: int | None, session) -> dict:
-    run, spec_type = _jobs()[job]
+def _run(function: str, kwargs: dict, log_file: str | None, threads: int | None, session) -> dict:
+    run, spec_type = job_function(function)
     kwargs["job"] = spec_type.from_dict(kwargs["job"])
     handler = logging.FileHandler(log_file, mode="a", encoding="utf-8") if log_file else None
     if handler:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger().addHandler(handler)
     try:
-        log.info("worker %d serves %s", os.getpid(), job)
+        log.info("worker %d serves %s", os.getpid(), function)
         result = run(**kwargs, threads=threads, session=session)
         return {"ok": True, "pid": os.getpid(), "result": result}
     except UserError as e:
