@@ -7,8 +7,13 @@ The adapters load with `PeftModel.from_pretrained(base, folder)`; prompt_transfe
 them holds what PEFT has no field for (template, label words, scorer, training metadata).
 """
 
+# The arguments of export_peft.py, for export_peft and export_peft_tpt.
+EXPORT_PEFT_ARGUMENTS = (
+    "--job {params.job:q} --model {input.model} --prompt {input.prompt} --out {output}"
+)
 
-rule export_peft:
+
+use rule script_job as export_peft with:
     """A trained prompt as a PEFT prompt-tuning adapter folder for its backbone."""
     input:
         model=model(),
@@ -17,17 +22,12 @@ rule export_peft:
         directory(layout.PEFT_ADAPTER),
     log:
         log_of("export_peft", "{backbone}/seed{seed}/{task}"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("export_peft"),
-        job=job_spec(specs.train_job, "backbone", "task", "seed"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/export_peft.py"'
-        " --job {params.job:q} --model {input.model} --prompt {input.prompt} --out {output} --log-file {log}"
+        **script_params(
+            "export_peft",
+            EXPORT_PEFT_ARGUMENTS,
+            job=job_spec(specs.train_job, "backbone", "task", "seed"),
+        ),
 
 
 # A TPT run's prompt, exported with the settings of its target task.
@@ -42,11 +42,14 @@ use rule export_peft as export_peft_tpt with:
     wildcard_constraints:
         init=TPT_INIT_PATTERN,
     params:
-        code=code_of("export_peft"),
-        job=job_spec(specs.train_job, "backbone", "target", "seed"),
+        **script_params(
+            "export_peft",
+            EXPORT_PEFT_ARGUMENTS,
+            job=job_spec(specs.train_job, "backbone", "target", "seed"),
+        ),
 
 
-rule bank_entry:
+use rule script_job as bank_entry with:
     """One trained prompt's provenance, metrics and cost."""
     input:
         model=model(),
@@ -65,24 +68,21 @@ rule bank_entry:
         layout.BANK_ENTRY,
     log:
         log_of("bank_entry", "{backbone}/seed{seed}/{task}"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("bank_entry"),
-        job=job_spec(specs.bank_job, "backbone", "task", "seed"),
-        data_dir=data_dir("task"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/bank_entry.py"'
-        " --job {params.job:q} --model {input.model} --prompt {input.prompt} --metrics {input.metrics}"
-        " --train-log {input.log} --adapter {input.adapter} --validation {input.validation}"
-        " --baseline {input.baseline} --benchmark {input.benchmark} --data-dir {params.data_dir}"
-        " --out {output} --log-file {log}"
+        **script_params(
+            "bank_entry",
+            (
+                "--job {params.job:q} --model {input.model} --prompt {input.prompt} --metrics {input.metrics}"
+                " --train-log {input.log} --adapter {input.adapter} --validation {input.validation}"
+                " --baseline {input.baseline} --benchmark {input.benchmark} --data-dir {params.data_dir}"
+                " --out {output}"
+            ),
+            job=job_spec(specs.bank_job, "backbone", "task", "seed"),
+            data_dir=data_dir("task"),
+        ),
 
 
-rule prompt_bank:
+use rule script_job as prompt_bank with:
     """The bank's index: one row per prompt of the study."""
     input:
         # Trained prompts: imported ones have no training to describe.
@@ -101,13 +101,8 @@ rule prompt_bank:
         ),
     log:
         log_of("prompt_bank"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("prompt_bank"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/prompt_bank.py"'
-        " --entries {input} --out {output} --log-file {log}"
+        **script_params(
+            "prompt_bank",
+            "--entries {input} --out {output}",
+        ),

@@ -36,7 +36,7 @@ BENCHMARKED_JOBS = [
 ]
 
 
-rule collect_benchmarks:
+use rule script_job as collect_benchmarks with:
     """Every compute job's wall seconds and peak memory in one table."""
     input:
         lambda wc: [
@@ -53,14 +53,9 @@ rule collect_benchmarks:
         log_of("collect_benchmarks"),
     # Reads small files only: on a cluster it runs where Snakemake runs instead of queueing.
     localrule: True
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("collect_benchmarks"),
-        jobs=json.dumps(BENCHMARKED_JOBS, sort_keys=True),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/collect_benchmarks.py"'
-        " --jobs {params.jobs:q} --benchmarks {input} --out {output} --log-file {log}"
+        **script_params(
+            "collect_benchmarks",
+            "--jobs {params.jobs:q} --benchmarks {input} --out {output}",
+            jobs=json.dumps(BENCHMARKED_JOBS, sort_keys=True),
+        ),

@@ -6,10 +6,12 @@ Snakemake's params re-run trigger re-runs exactly the jobs whose spec changed. R
 come from src/prompt_transfer/layout.py, which the package reads too.
 """
 
+import inspect
 import json
 import os
 import re
 import sys
+from types import SimpleNamespace
 
 from prompt_transfer import (
     cross_model,
@@ -23,6 +25,8 @@ from prompt_transfer import (
 from prompt_transfer.code_version import code_version
 from prompt_transfer.config import load_study
 from prompt_transfer.errors import ConfigError
+from snakemake.io import apply_wildcards
+from snakemake.utils import format as shell_format
 
 try:
     CONFIG = load_study(config)
@@ -153,6 +157,71 @@ def threads_of(kind):
 
 
 LIGHT = {"mem_mb": 1000, "runtime": 10}  # aggregation and figures
+
+# The one shell line of every rule: its script with the arguments the rule's params give.
+SCRIPT_COMMAND = (
+    'python "$PROMPT_TRANSFER_SCRIPTS/{params.script}.py" {params.arguments}'
+    " --threads {threads} --log-file {log}"
+)
+
+
+def script_params(script, arguments, **values):
+    """params of a rule that runs workflow_scripts/<script>.py: `script`, its code version
+    (code_of), the template `arguments`, the rule's `values` (params.job and any other value
+    whose change re-runs its jobs), and params.arguments: the template filled in as Snakemake
+    fills a shell line (lists joined by spaces, `:q` quoted) from the job's input, output,
+    wildcards, resources and `values` as params.
+
+    A params function cannot read the other params, so it computes `values` again. Since it
+    reads the input and output, Snakemake's params re-run trigger leaves it out: `values`,
+    the template, the input and the output are compared already, and a resource (the
+    checkpoint interval) must re-run nothing.
+    """
+
+    def filled(wildcards, input, output, resources):
+        params = {name: param_value(v, wildcards, input) for name, v in values.items()}
+        return shell_format(
+            arguments,
+            wildcards=wildcards,
+            input=input,
+            output=output,
+            resources=resources,
+            params=SimpleNamespace(**params),
+        )
+
+    return {
+        "script": script,
+        "code": code_of(script),
+        # The shell line is the same in every rule, so Snakemake's code trigger does not see a
+        # changed template; the params trigger does. A function: Snakemake fills no wildcards
+        # in what a function gives.
+        "template": lambda wildcards: arguments,
+        **values,
+        "arguments": filled,
+    }
+
+
+def param_value(value, wildcards, input):
+    """A param as Snakemake computes it: a function of the wildcards (and of the input if it
+    asks for it), or a value whose {wildcards} are filled."""
+    if callable(value):
+        takes_input = "input" in inspect.signature(value).parameters
+        return value(wildcards, **({"input": input} if takes_input else {}))
+    return apply_wildcards(value, wildcards) if isinstance(value, str) else value
+
+
+rule script_job:
+    """The base of every rule that runs a workflow script (`use rule script_job as <rule>
+    with:`), never a target itself: no input, no output. A rule adds its files and
+    `params: **script_params(...)`, and threads and resources where they differ from these.
+    """
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        **LIGHT,
+    shell:
+        SCRIPT_COMMAND
 
 
 def model(wildcard="backbone"):

@@ -1,4 +1,4 @@
-rule prepare_data:
+use rule script_job as prepare_data with:
     """Load, check and sample one task's data (HF hub, or data_dir when set)."""
     output:
         train=split("train"),
@@ -10,19 +10,16 @@ rule prepare_data:
     benchmark:
         benchmark_of("prepare_data", "{task}")
     localrule: DOWNLOADS_LOCAL
-    conda:
-        CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
     params:
-        code=code_of("prepare_data"),
-        job=job_spec(specs.data_job, "task"),
-        out_dir=data_dir("task"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/prepare_data.py"'
-        " --job {params.job:q} --out-dir {params.out_dir} --log-file {log}"
+        **script_params(
+            "prepare_data",
+            "--job {params.job:q} --out-dir {params.out_dir}",
+            job=job_spec(specs.data_job, "task"),
+            out_dir=data_dir("task"),
+        ),
 
 
 rule download:

@@ -8,7 +8,7 @@ layout.INDICATOR_FIGURE     rho per indicator, and a scatter per indicator
 """
 
 
-rule indicators:
+use rule script_job as indicators with:
     """Embedding and neuron indicators of every ordered pair of one backbone's task prompts."""
     input:
         prompts=expand(layout.PROMPT, task=TASKS, allow_missing=True),
@@ -25,23 +25,20 @@ rule indicators:
         log_of("indicators", "{backbone}/seed{seed}"),
     benchmark:
         benchmark_of("indicators", "{backbone}/seed{seed}")
-    conda:
-        CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_of("indicators"),
-        job=job_spec(specs.indicators_job, "backbone", "seed"),
-        prompts=lambda wc, input: named_paths(TASKS, input.prompts),
-        neurons=lambda wc, input: named_paths(TASKS, input.neurons),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/indicators.py"'
-        " --job {params.job:q} --prompts {params.prompts} --neurons {params.neurons} --out {output} --log-file {log}"
+        **script_params(
+            "indicators",
+            "--job {params.job:q} --prompts {params.prompts} --neurons {params.neurons} --out {output}",
+            job=job_spec(specs.indicators_job, "backbone", "seed"),
+            prompts=lambda wc, input: named_paths(TASKS, input.prompts),
+            neurons=lambda wc, input: named_paths(TASKS, input.neurons),
+        ),
 
 
-rule external_indicators:
+use rule script_job as external_indicators with:
     """Embedding indicators of a prompt set given as files (config indicators.external_prompts); no model."""
     input:
         lambda wc: prompt_sources.set_input_files(CONFIG, wc.prompt_set),
@@ -59,22 +56,19 @@ rule external_indicators:
         benchmark_of("external_indicators", "{prompt_set}")
     wildcard_constraints:
         prompt_set=only(CONFIG.indicators["external_prompts"]),
-    conda:
-        CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_of("indicators"),
-        job=job_spec(specs.external_indicators_job, "prompt_set"),
-        prompts=external_prompt_arguments,
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/indicators.py"'
-        " --job {params.job:q} --prompts {params.prompts} --out {output} --log-file {log}"
+        **script_params(
+            "indicators",
+            "--job {params.job:q} --prompts {params.prompts} --out {output}",
+            job=job_spec(specs.external_indicators_job, "prompt_set"),
+            prompts=external_prompt_arguments,
+        ),
 
 
-rule indicator_correlation:
+use rule script_job as indicator_correlation with:
     """Spearman's rho of each indicator with measured transfer, and best-source retrieval."""
     input:
         indicators=lambda wc: expand(
@@ -101,23 +95,24 @@ rule indicator_correlation:
         log_of("indicator_correlation", "{backbone}"),
     benchmark:
         benchmark_of("indicator_correlation", "{backbone}")
-    conda:
-        CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
     params:
-        code=code_of("indicator_correlation"),
-        job=specs.correlation_job(CONFIG).to_json(),
-        speedup=lambda wc, input: f"--speedup {input.speedup}" if input.speedup else "",
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/indicator_correlation.py"'
-        " --job {params.job:q} --indicators {input.indicators} --matrix {input.matrix} {params.speedup}"
-        " --spearman {output.spearman} --retrieval {output.retrieval} --log-file {log}"
+        **script_params(
+            "indicator_correlation",
+            (
+                "--job {params.job:q} --indicators {input.indicators} --matrix {input.matrix} {params.speedup}"
+                " --spearman {output.spearman} --retrieval {output.retrieval}"
+            ),
+            job=specs.correlation_job(CONFIG).to_json(),
+            speedup=lambda wc, input: (
+                f"--speedup {input.speedup}" if input.speedup else ""
+            ),
+        ),
 
 
-rule indicator_figure:
+use rule script_job as indicator_figure with:
     """Per backbone: rho of every indicator with intervals, and a scatter per indicator."""
     input:
         spearman=expand(layout.SPEARMAN, backbone=BACKBONES),
@@ -137,28 +132,27 @@ rule indicator_figure:
         ),
     log:
         log_of("indicator_figure"),
-    conda:
-        CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_of("indicator_figure"),
-        # backbone=spearman.csv,matrix_by_seed.csv,indicators of each seed
-        backbones=lambda wc, input: named_paths(
-            BACKBONES,
-            [
-                ",".join(
-                    [
-                        spearman,
-                        matrix,
-                        *expand(layout.INDICATORS, backbone=b, seed=seeds_of(b)),
-                    ]
-                )
-                for b, spearman, matrix in zip(BACKBONES, input.spearman, input.matrix)
-            ],
+        **script_params(
+            "indicator_figure",
+            "--backbones {params.backbones} --out {output}",
+            # backbone=spearman.csv,matrix_by_seed.csv,indicators of each seed
+            backbones=lambda wc, input: named_paths(
+                BACKBONES,
+                [
+                    ",".join(
+                        [
+                            spearman,
+                            matrix,
+                            *expand(layout.INDICATORS, backbone=b, seed=seeds_of(b)),
+                        ]
+                    )
+                    for b, spearman, matrix in zip(
+                        BACKBONES, input.spearman, input.matrix
+                    )
+                ],
+            ),
         ),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/indicator_figure.py"'
-        " --backbones {params.backbones} --out {output} --log-file {log}"

@@ -6,7 +6,7 @@ layout.MASKING_TABLE  all tasks of a backbone
 """
 
 
-rule extract_neurons:
+use rule script_job as extract_neurons with:
     """Feed-forward activations of one task's prompt at the scorer's read-out position."""
     input:
         model=model(),
@@ -18,22 +18,22 @@ rule extract_neurons:
         log_of("extract_neurons", "{backbone}/seed{seed}/{task}"),
     benchmark:
         benchmark_of("extract_neurons", "{backbone}/seed{seed}/{task}")
-    conda:
-        CONDA_ENV
     threads: threads_of("evaluate")
     resources:
         **compute("evaluate", 30),
     params:
-        code=code_of("extract_neurons"),
-        job=job_spec(specs.neurons_job, "backbone", "task"),
-        data_dir=data_dir("task"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/extract_neurons.py"'
-        " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
-        " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
+        **script_params(
+            "extract_neurons",
+            (
+                "--job {params.job:q} --model {input.model} --prompt {input.prompt}"
+                " --data-dir {params.data_dir} --out {output}"
+            ),
+            job=job_spec(specs.neurons_job, "backbone", "task"),
+            data_dir=data_dir("task"),
+        ),
 
 
-rule mask_neurons:
+use rule script_job as mask_neurons with:
     """The task's own prompt with its top activated neurons zeroed, and as many random ones."""
     input:
         model=model(),
@@ -49,23 +49,23 @@ rule mask_neurons:
         log_of("mask_neurons", "{backbone}/seed{seed}/{task}"),
     benchmark:
         benchmark_of("mask_neurons", "{backbone}/seed{seed}/{task}")
-    conda:
-        CONDA_ENV
     threads: threads_of("evaluate")
     resources:
         **compute("evaluate", 60),
     params:
-        code=code_of("mask_neurons"),
-        job=job_spec(specs.masking_job, "backbone", "task"),
-        data_dir=data_dir("task"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/mask_neurons.py"'
-        " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
-        " --neurons {input.neurons} --own {input.own} --data-dir {params.data_dir}"
-        " --out {output} --threads {threads} --log-file {log}"
+        **script_params(
+            "mask_neurons",
+            (
+                "--job {params.job:q} --model {input.model} --prompt {input.prompt}"
+                " --neurons {input.neurons} --own {input.own} --data-dir {params.data_dir}"
+                " --out {output}"
+            ),
+            job=job_spec(specs.masking_job, "backbone", "task"),
+            data_dir=data_dir("task"),
+        ),
 
 
-rule masking_table:
+use rule script_job as masking_table with:
     """All masking results of one backbone."""
     input:
         lambda wc: expand(
@@ -84,13 +84,8 @@ rule masking_table:
         ),
     log:
         log_of("masking_table", "{backbone}"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("masking_table"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/masking_table.py"'
-        " --results {input} --out {output} --log-file {log}"
+        **script_params(
+            "masking_table",
+            "--results {input} --out {output}",
+        ),

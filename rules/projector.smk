@@ -9,7 +9,7 @@ One projector per (pair, objective, task set) of config `projector`
 """
 
 
-rule train_projector_distance:
+use rule script_job as train_projector_distance with:
     """A projector fitted to the target backbone's own prompts of a task set (MSE)."""
     input:
         sources=task_set_prompts("source_model"),
@@ -27,23 +27,23 @@ rule train_projector_distance:
             "train_projector_distance",
             "{source_model}__{target_model}/seed{seed}/{taskset}",
         )
-    conda:
-        CONDA_ENV
     threads: threads_of("projector")
     resources:
         **compute("projector", 120, gpu=False),
     params:
-        code=code_of("train_projector_distance"),
-        job=job_spec(
-            specs.projector_job, "source_model", "target_model", "taskset", "seed"
+        **script_params(
+            "train_projector_distance",
+            (
+                "--job {params.job:q} --source-prompts {input.sources} --target-prompts {input.targets}"
+                " --projector {output.projector} --train-log {output.log}"
+            ),
+            job=job_spec(
+                specs.projector_job, "source_model", "target_model", "taskset", "seed"
+            ),
         ),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/train_projector_distance.py"'
-        " --job {params.job:q} --source-prompts {input.sources} --target-prompts {input.targets}"
-        " --projector {output.projector} --train-log {output.log} --threads {threads} --log-file {log}"
 
 
-rule train_projector_task:
+use rule script_job as train_projector_task with:
     """A projector trained through the frozen target backbone on a task set's training loss."""
     input:
         model=model("target_model"),
@@ -63,31 +63,31 @@ rule train_projector_task:
             "train_projector_task",
             "{source_model}__{target_model}/seed{seed}/{taskset}",
         )
-    conda:
-        CONDA_ENV
     threads: threads_of("projector")
     resources:
         **compute("projector", 480),
     params:
-        code=code_of("train_projector_task"),
-        job=job_spec(
-            specs.task_projector_job,
-            "source_model",
-            "target_model",
-            "taskset",
-            "seed",
+        **script_params(
+            "train_projector_task",
+            (
+                "--job {params.job:q} --model {input.model}"
+                " --source-prompts {input.sources} --data-dirs {params.data_dirs}"
+                " --projector {output.projector} --train-log {output.log}"
+            ),
+            job=job_spec(
+                specs.task_projector_job,
+                "source_model",
+                "target_model",
+                "taskset",
+                "seed",
+            ),
+            data_dirs=lambda wc: " ".join(
+                layout.DATA_DIR.format(task=t) for t in TASK_SETS[wc.taskset]
+            ),
         ),
-        data_dirs=lambda wc: " ".join(
-            layout.DATA_DIR.format(task=t) for t in TASK_SETS[wc.taskset]
-        ),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/train_projector_task.py"'
-        " --job {params.job:q} --model {input.model}"
-        " --source-prompts {input.sources} --data-dirs {params.data_dirs}"
-        " --projector {output.projector} --train-log {output.log} --threads {threads} --log-file {log}"
 
 
-rule project_prompt:
+use rule script_job as project_prompt with:
     """A source backbone's prompt of one task, mapped by a projector into the target's space."""
     input:
         projector=layout.PROJECTOR,
@@ -106,17 +106,14 @@ rule project_prompt:
             "project_prompt",
             "{source_model}__{target_model}/seed{seed}/{objective}__{taskset}/{task}",
         )
-    conda:
-        CONDA_ENV
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_of("project_prompt"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/project_prompt.py"'
-        " --projector {input.projector} --prompt {input.prompt} --out {output} --threads {threads} --log-file {log}"
+        **script_params(
+            "project_prompt",
+            "--projector {input.projector} --prompt {input.prompt} --out {output}",
+        ),
 
 
 # Zero-shot: a projected prompt of a task on that task of the target backbone.
@@ -140,12 +137,15 @@ use rule evaluate_transfer as evaluate_cross_model with:
     group:
         "evaluate_{target_model}_{task}"
     params:
-        code=code_of("evaluate_transfer"),
-        job=job_spec(specs.transfer_job, "target_model", "task"),
-        data_dir=data_dir("task"),
+        **script_params(
+            "evaluate_transfer",
+            EVALUATE_TRANSFER_ARGUMENTS,
+            job=job_spec(specs.transfer_job, "target_model", "task"),
+            data_dir=data_dir("task"),
+        ),
 
 
-rule cross_model_table:
+use rule script_job as cross_model_table with:
     """Projected prompts' accuracy per target task, with the target's own, random and no prompt."""
     input:
         projected=lambda wc: [path for _, path in projected_scores(wc)],
@@ -172,22 +172,19 @@ rule cross_model_table:
         ),
     log:
         log_of("cross_model_table", "{source_model}__{target_model}"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("cross_model_table"),
-        projected=lambda wc: " ".join(f"{n}={p}" for n, p in projected_scores(wc)),
-        tasks=json.dumps(CROSS_MODEL_TASKS),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/cross_model_table.py"'
-        " --projected {params.projected} --own {input.own} --baselines {input.baselines}"
-        " --tasks {params.tasks:q} --out {output} --log-file {log}"
+        **script_params(
+            "cross_model_table",
+            (
+                "--projected {params.projected} --own {input.own} --baselines {input.baselines}"
+                " --tasks {params.tasks:q} --out {output}"
+            ),
+            projected=lambda wc: " ".join(f"{n}={p}" for n, p in projected_scores(wc)),
+            tasks=json.dumps(CROSS_MODEL_TASKS),
+        ),
 
 
-rule cross_model_figure:
+use rule script_job as cross_model_figure with:
     """One annotated heatmap per backbone pair: projected prompts and references per target task."""
     input:
         [
@@ -203,17 +200,14 @@ rule cross_model_figure:
         ),
     log:
         log_of("cross_model_figure"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("cross_model_figure"),
-        job=specs.study_tasks(CONFIG, CROSS_MODEL_TASKS).to_json(),
-        tables=lambda wc, input: named_paths(PROJECTOR_PAIRS, input),
-        task_sets=json.dumps(TASK_SETS),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/cross_model_figure.py"'
-        " --job {params.job:q} --tables {params.tables} --task-sets {params.task_sets:q}"
-        " --out {output} --log-file {log}"
+        **script_params(
+            "cross_model_figure",
+            (
+                "--job {params.job:q} --tables {params.tables} --task-sets {params.task_sets:q}"
+                " --out {output}"
+            ),
+            job=specs.study_tasks(CONFIG, CROSS_MODEL_TASKS).to_json(),
+            tables=lambda wc, input: named_paths(PROJECTOR_PAIRS, input),
+            task_sets=json.dumps(TASK_SETS),
+        ),

@@ -26,12 +26,17 @@ use rule train_prompt as tpt_train with:
     wildcard_constraints:
         init=TPT_INIT_PATTERN,
     params:
-        code=code_of("train_prompt"),
-        job=job_spec(specs.train_job, "backbone", "target", "seed"),
-        data_dir=data_dir("target"),
-        init=lambda wc, input: f"--init {input.init}",
-        checkpoint=layout.job_path(
-            layout.CHECKPOINT, "tpt_train", "{backbone}/seed{seed}/{init}__{target}"
+        **script_params(
+            "train_prompt",
+            TRAIN_PROMPT_ARGUMENTS,
+            job=job_spec(specs.train_job, "backbone", "target", "seed"),
+            data_dir=data_dir("target"),
+            init=lambda wc, input: f"--init {input.init}",
+            checkpoint=layout.job_path(
+                layout.CHECKPOINT,
+                "tpt_train",
+                "{backbone}/seed{seed}/{init}__{target}",
+            ),
         ),
 
 
@@ -49,15 +54,17 @@ checkpoint tpt_top_k:
     resources:
         **LIGHT,
     params:
-        code=code_of("tpt_top_k"),
-        job=STUDY_TASKS.to_json(),
-        k=CONFIG.tpt["top_k"],
+        **script_params(
+            "tpt_top_k",
+            "--job {params.job:q} --matrix {input} --k {params.k} --out {output}",
+            job=STUDY_TASKS.to_json(),
+            k=CONFIG.tpt["top_k"],
+        ),
     shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/tpt_top_k.py"'
-        " --job {params.job:q} --matrix {input} --k {params.k} --out {output} --log-file {log}"
+        SCRIPT_COMMAND
 
 
-rule tpt_speedup:
+use rule script_job as tpt_speedup with:
     """Per pair: steps and seconds to the threshold, speed-up and score differences."""
     input:
         unpack(tpt_summary_inputs),
@@ -76,24 +83,21 @@ rule tpt_speedup:
         ),
     log:
         log_of("tpt_speedup", "{backbone}"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("tpt_speedup"),
-        job=STUDY_TASKS.to_json(),
-        pairs=lambda wc: json.dumps(tpt.pairs_to_json(tpt_pairs(wc.backbone))),
-        seeds=lambda wc: json.dumps(seeds_of(wc.backbone)),
-        threshold=CONFIG.tpt["threshold"],
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/tpt_speedup.py"'
-        " --job {params.job:q} --backbone {wildcards.backbone} --pairs {params.pairs:q} --seeds {params.seeds:q} --threshold {params.threshold}"
-        " --table {output.table} --summary {output.summary} --log-file {log}"
+        **script_params(
+            "tpt_speedup",
+            (
+                "--job {params.job:q} --backbone {wildcards.backbone} --pairs {params.pairs:q} --seeds {params.seeds:q} --threshold {params.threshold}"
+                " --table {output.table} --summary {output.summary}"
+            ),
+            job=STUDY_TASKS.to_json(),
+            pairs=lambda wc: json.dumps(tpt.pairs_to_json(tpt_pairs(wc.backbone))),
+            seeds=lambda wc: json.dumps(seeds_of(wc.backbone)),
+            threshold=CONFIG.tpt["threshold"],
+        ),
 
 
-rule tpt_curves:
+use rule script_job as tpt_curves with:
     """Dev score against training steps per target: random init, each source, the threshold."""
     input:
         expand(layout.TPT_SPEEDUP, backbone=BACKBONES),
@@ -106,15 +110,10 @@ rule tpt_curves:
         ),
     log:
         log_of("tpt_curves"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("tpt_curves"),
-        job=STUDY_TASKS.to_json(),
-        tables=lambda wc, input: named_paths(BACKBONES, input),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/tpt_curves.py"'
-        " --job {params.job:q} --tables {params.tables} --out {output} --log-file {log}"
+        **script_params(
+            "tpt_curves",
+            "--job {params.job:q} --tables {params.tables} --out {output}",
+            job=STUDY_TASKS.to_json(),
+            tables=lambda wc, input: named_paths(BACKBONES, input),
+        ),

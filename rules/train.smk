@@ -1,4 +1,12 @@
-rule train_prompt:
+# The arguments of train_prompt.py, for train_prompt and tpt_train.
+TRAIN_PROMPT_ARGUMENTS = (
+    "--job {params.job:q} --model {input.model} --data-dir {params.data_dir} {params.init}"
+    " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics}"
+    " --checkpoint {params.checkpoint} --checkpoint-interval {resources.checkpoint_interval}"
+)
+
+
+use rule script_job as train_prompt with:
     """Prompt tuning of one task on one frozen backbone."""
     input:
         model=model(),
@@ -21,28 +29,23 @@ rule train_prompt:
     # Backbones with a prompt source get their prompts from import_prompt.
     wildcard_constraints:
         backbone=only(TRAINED),
-    conda:
-        CONDA_ENV
     threads: threads_of("train")
     resources:
         **compute("train", 240, checkpoint_interval=CHECKPOINT_INTERVAL),
     params:
-        code=code_of("train_prompt"),
-        job=job_spec(specs.train_job, "backbone", "task", "seed"),
-        data_dir=data_dir("task"),
-        init="",
-        checkpoint=layout.job_path(
-            layout.CHECKPOINT, "train_prompt", "{backbone}/seed{seed}/{task}"
+        **script_params(
+            "train_prompt",
+            TRAIN_PROMPT_ARGUMENTS,
+            job=job_spec(specs.train_job, "backbone", "task", "seed"),
+            data_dir=data_dir("task"),
+            init="",
+            checkpoint=layout.job_path(
+                layout.CHECKPOINT, "train_prompt", "{backbone}/seed{seed}/{task}"
+            ),
         ),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/train_prompt.py"'
-        " --job {params.job:q} --model {input.model} --data-dir {params.data_dir} {params.init}"
-        " --prompt {output.prompt} --train-log {output.log} --metrics {output.metrics}"
-        " --checkpoint {params.checkpoint} --checkpoint-interval {resources.checkpoint_interval}"
-        " --threads {threads} --log-file {log}"
 
 
-rule import_prompt:
+use rule script_job as import_prompt with:
     """One task's prompt from the backbone's prompt source (config backbones.<b>.prompts), no training."""
     input:
         model=model(),
@@ -56,14 +59,9 @@ rule import_prompt:
     wildcard_constraints:
         backbone=only(IMPORTED),
     localrule: DOWNLOADS_LOCAL
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("import_prompt"),
-        job=job_spec(specs.import_job, "backbone", "task"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/import_prompt.py"'
-        " --job {params.job:q} --model {input.model} --out {output} --log-file {log}"
+        **script_params(
+            "import_prompt",
+            "--job {params.job:q} --model {input.model} --out {output}",
+            job=job_spec(specs.import_job, "backbone", "task"),
+        ),

@@ -1,4 +1,11 @@
-rule evaluate_transfer:
+# The arguments of evaluate_transfer.py, for evaluate_transfer and evaluate_cross_model.
+EVALUATE_TRANSFER_ARGUMENTS = (
+    "--job {params.job:q} --model {input.model} --prompt {input.prompt}"
+    " --data-dir {params.data_dir} --out {output}"
+)
+
+
+use rule script_job as evaluate_transfer with:
     """Zero-shot: the source task's prompt on the target task's validation split."""
     input:
         model=model(),
@@ -15,22 +22,19 @@ rule evaluate_transfer:
     # On a cluster, one job per backbone and target (profiles/slurm sets --group-components).
     group:
         "evaluate_{backbone}_{target}"
-    conda:
-        CONDA_ENV
     threads: threads_of("evaluate")
     resources:
         **compute("evaluate", 30),
     params:
-        code=code_of("evaluate_transfer"),
-        job=job_spec(specs.transfer_job, "backbone", "target"),
-        data_dir=data_dir("target"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/evaluate_transfer.py"'
-        " --job {params.job:q} --model {input.model} --prompt {input.prompt}"
-        " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
+        **script_params(
+            "evaluate_transfer",
+            EVALUATE_TRANSFER_ARGUMENTS,
+            job=job_spec(specs.transfer_job, "backbone", "target"),
+            data_dir=data_dir("target"),
+        ),
 
 
-rule evaluate_baselines:
+use rule script_job as evaluate_baselines with:
     """The target task with no prompt and with random prompts drawn like an initial prompt."""
     input:
         model=model(),
@@ -44,22 +48,22 @@ rule evaluate_baselines:
     # On a cluster, one job per backbone and target (profiles/slurm sets --group-components).
     group:
         "evaluate_{backbone}_{target}"
-    conda:
-        CONDA_ENV
     threads: threads_of("evaluate")
     resources:
         **compute("evaluate", 30),
     params:
-        code=code_of("evaluate_baselines"),
-        job=job_spec(specs.baseline_job, "backbone", "target"),
-        data_dir=data_dir("target"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/evaluate_baselines.py"'
-        " --job {params.job:q} --model {input.model}"
-        " --data-dir {params.data_dir} --out {output} --threads {threads} --log-file {log}"
+        **script_params(
+            "evaluate_baselines",
+            (
+                "--job {params.job:q} --model {input.model}"
+                " --data-dir {params.data_dir} --out {output}"
+            ),
+            job=job_spec(specs.baseline_job, "backbone", "target"),
+            data_dir=data_dir("target"),
+        ),
 
 
-rule transfer_matrix:
+use rule script_job as transfer_matrix with:
     """All zero-shot scores of one backbone, with relative performance and a summary."""
     input:
         pairs=lambda wc: expand(
@@ -95,22 +99,19 @@ rule transfer_matrix:
         ),
     log:
         log_of("transfer_matrix", "{backbone}"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("transfer_matrix"),
-        job=STUDY_TASKS.to_json(),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/transfer_matrix.py"'
-        " --job {params.job:q} --pairs {input.pairs} --baselines {input.baselines}"
-        " --matrix {output.matrix} --by-seed {output.by_seed} --summary {output.summary}"
-        " --type-difference {output.type_difference} --log-file {log}"
+        **script_params(
+            "transfer_matrix",
+            (
+                "--job {params.job:q} --pairs {input.pairs} --baselines {input.baselines}"
+                " --matrix {output.matrix} --by-seed {output.by_seed} --summary {output.summary}"
+                " --type-difference {output.type_difference}"
+            ),
+            job=STUDY_TASKS.to_json(),
+        ),
 
 
-rule heatmap:
+use rule script_job as heatmap with:
     """Relative zero-shot transfer, one annotated heatmap per backbone."""
     input:
         matrices=expand(layout.MATRIX, backbone=BACKBONES),
@@ -125,23 +126,20 @@ rule heatmap:
         ),
     log:
         log_of("heatmap"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("heatmap"),
-        job=STUDY_TASKS.to_json(),
-        matrices=lambda wc, input: named_paths(BACKBONES, input.matrices),
-        type_tests=lambda wc, input: named_paths(BACKBONES, input.type_tests),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/heatmap.py"'
-        " --job {params.job:q} --matrices {params.matrices} --type-tests {params.type_tests}"
-        " --out {output} --log-file {log}"
+        **script_params(
+            "heatmap",
+            (
+                "--job {params.job:q} --matrices {params.matrices} --type-tests {params.type_tests}"
+                " --out {output}"
+            ),
+            job=STUDY_TASKS.to_json(),
+            matrices=lambda wc, input: named_paths(BACKBONES, input.matrices),
+            type_tests=lambda wc, input: named_paths(BACKBONES, input.type_tests),
+        ),
 
 
-rule generation_examples:
+use rule script_job as generation_examples with:
     """The first texts of every generation pair, beside the heatmap in the report."""
     input:
         pairs=[
@@ -161,19 +159,14 @@ rule generation_examples:
         ),
     log:
         log_of("generation_examples"),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("generation_examples"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/generation_examples.py"'
-        " --pairs {input.pairs} --out {output} --log-file {log}"
+        **script_params(
+            "generation_examples",
+            "--pairs {input.pairs} --out {output}",
+        ),
 
 
-rule paper_comparison:
+use rule script_job as paper_comparison with:
     """A backbone's zero-shot matrix against the published table of its reference backbone."""
     input:
         matrix=layout.MATRIX,
@@ -197,15 +190,12 @@ rule paper_comparison:
         log_of("paper_comparison", "{backbone}"),
     wildcard_constraints:
         backbone=only(COMPARED),
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
     params:
-        code=code_of("paper_comparison"),
-        job=job_spec(specs.comparison_job, "backbone"),
-    shell:
-        'python "$PROMPT_TRANSFER_SCRIPTS/paper_comparison.py"'
-        " --job {params.job:q} --matrix {input.matrix}"
-        " --reference {input.reference} --table {output.table} --figure {output.figure} --log-file {log}"
+        **script_params(
+            "paper_comparison",
+            (
+                "--job {params.job:q} --matrix {input.matrix}"
+                " --reference {input.reference} --table {output.table} --figure {output.figure}"
+            ),
+            job=job_spec(specs.comparison_job, "backbone"),
+        ),

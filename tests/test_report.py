@@ -115,8 +115,8 @@ def report_wrappers() -> list[tuple[str, str, str]]:
     """(rule, caption file, category) of every report() output in rules/*.smk."""
     found = []
     for path in sorted((REPO / "rules").glob("*.smk")):
-        for chunk in re.split(r"^(?=(?:rule|checkpoint) \w+:)", path.read_text(), flags=re.MULTILINE):
-            if rule := re.match(r"(?:rule|checkpoint) (\w+):", chunk):
+        for chunk in re.split(r"^(?=rule|checkpoint|use rule)", path.read_text(), flags=re.MULTILINE):
+            if rule := re.match(r"(?:rule|checkpoint|use rule \w+ as) (\w+)(?: with)?:", chunk):
                 for caption, category in re.findall(r'caption="\.\./report/([\w.]+)",\s*category="([^"]+)"', chunk):
                     found.append((rule.group(1), caption, category))
     return found
