@@ -38,6 +38,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/script_job.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/train.smk"

@@ -166,7 +166,7 @@ SCRIPT_COMMAND = (
 
 
 def script_params(script, arguments, **values):
-    """params of a rule that runs workflow_scripts/<script>.py: `script`, its code version
+    """params of a rule that runs workflow_scripts/<script>.py -- `script`, its code version
     (code_of), the template `arguments`, the rule's `values` (params.job and any other value
     whose change re-runs its jobs), and params.arguments: the template filled in as Snakemake
     fills a shell line (lists joined by spaces, `:q` quoted) from the job's input, output,
@@ -208,20 +208,6 @@ def param_value(value, wildcards, input):
         takes_input = "input" in inspect.signature(value).parameters
         return value(wildcards, **({"input": input} if takes_input else {}))
     return apply_wildcards(value, wildcards) if isinstance(value, str) else value
-
-
-rule script_job:
-    """The base of every rule that runs a workflow script (`use rule script_job as <rule>
-    with:`), never a target itself: no input, no output. A rule adds its files and
-    `params: **script_params(...)`, and threads and resources where they differ from these.
-    """
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        **LIGHT,
-    shell:
-        SCRIPT_COMMAND
 
 
 def model(wildcard="backbone"):
